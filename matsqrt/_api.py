@@ -1,0 +1,359 @@
+"""Public functions: validate, pick the adapter, run the one core."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._core import Ops, Options
+from ._core._derivatives import daleckii_krein
+from ._validation import (
+    as_array,
+    check_choice,
+    check_finite_values,
+    check_matrix,
+    check_order,
+    compute_dtype,
+    resolve_options,
+)
+from .backends import adapter_for
+
+Array = Any
+
+__all__ = [
+    "invsqrtm",
+    "invsqrtm_vjp",
+    "solve_lyapunov",
+    "solve_sylvester",
+    "sqrtm",
+    "sqrtm_vjp",
+]
+
+
+def sqrtm(
+    A: Array,
+    /,
+    *,
+    method: str = "pade",
+    order: int | None = None,
+    tol: float | None = None,
+    backward: str = "auto",
+    hermitian: bool = True,
+    check_finite: bool = True,
+) -> Array:
+    """Principal matrix square root ``Y`` with ``Y @ Y = A``, batched and differentiable.
+
+    Parameters
+    ----------
+    A : array of shape (..., n, n)
+        Hermitian positive (semi)definite matrices (``hermitian=True``), or general
+        matrices whose eigenvalues lie in the open right half-plane
+        (``hermitian=False``). Any array library that matsqrt supports; leading
+        dimensions are a batch.
+    method : {"pade", "taylor", "newton_schulz", "eigh", "auto"}, optional
+        ``"pade"`` (default): Padé [m/m] approximant in partial fractions, one
+        batched Hermitian inverse per term. ``"taylor"``: Taylor polynomial of
+        the given degree (Paterson–Stockmeyer). ``"newton_schulz"``: coupled
+        Newton–Schulz iteration. ``"eigh"``: exact, by eigendecomposition
+        (Hermitian only). ``"auto"``: Padé with the order that reaches ``tol``,
+        or eigh where that is cheaper on this device (eager arrays only).
+    order : int, optional
+        Padé order m, Taylor degree, or Newton–Schulz iterations. ``None``: the
+        paper's configuration (Padé [5/5], Taylor degree 10, 5 iterations),
+        or the order ``tol`` needs.
+    tol : float, optional
+        Relative accuracy to reach, forward and gradient. The order (and for
+        ``"auto"`` the method) is chosen from a cheap estimate of the extreme
+        eigenvalues (power iteration; one extra inverse). Needs concrete values:
+        under ``jax.jit`` or for Dask arrays pass ``order`` instead. A ``tol``
+        below what the dtype can deliver is raised to ``10 * eps`` with an
+        :class:`AccuracyWarning`.
+    backward : {"auto", "rational", "lyapunov", "eigh"}, optional
+        How gradients are computed. ``"auto"`` (default): ``"rational"`` for
+        Padé (the exact derivative of the approximant, reusing the forward's
+        inverses: 2m products), ``"eigh"`` for eigh, ``"lyapunov"`` otherwise.
+        ``"lyapunov"``: the paper's Lyapunov equation ``Y X + X Y = G`` by 8
+        coupled Newton–Schulz sign iterations (more with ``tol``). ``"eigh"``:
+        exact Daleckii–Krein formula, finite at repeated eigenvalues.
+    hermitian : bool, optional
+        Whether ``A`` is Hermitian positive semidefinite (default). The result
+        is then Hermitian.
+    check_finite : bool, optional
+        Raise ``ValueError`` on NaN or Inf. Skipped where values cannot be
+        inspected without computing (JAX tracing, Dask).
+
+    Returns
+    -------
+    Y : array of shape (..., n, n)
+        Same array type, device and dtype as ``A`` (integer input gives the
+        default floating dtype; float16/bfloat16 are computed in float32).
+
+    Raises
+    ------
+    ValueError
+        Non-square or < 2-d input, NaN/Inf, unknown option, ``method="eigh"``
+        with ``hermitian=False``.
+    TypeError
+        Boolean or non-numeric dtype.
+
+    Notes
+    -----
+    Normalisation: ``A`` is divided by its mean eigenvalue ``trace(A)/n`` for
+    Padé (the approximant's error is symmetric in ``x -> 1/x``, so a scale inside
+    the spectrum beats the paper's Frobenius norm), by ``sqrt(l_min l_max)``
+    (estimated) when ``tol`` is given, and by the Frobenius norm for Taylor and
+    Newton–Schulz, which need the spectrum in ``(0, 1]``.
+
+    Singular positive semidefinite input is handled by Padé (its shifted
+    systems stay definite) with reduced accuracy near the zero eigenvalues;
+    use :func:`matsqrt.residual` to check a result.
+
+    Examples
+    --------
+    >>> import numpy as np, matsqrt
+    >>> A = np.array([[4.0, 1.0], [1.0, 3.0]])
+    >>> Y = matsqrt.sqrtm(A)
+    >>> bool(np.allclose(Y @ Y, A))
+    True
+    """
+    return _root(A, False, method, order, tol, backward, hermitian, check_finite)
+
+
+def invsqrtm(
+    A: Array,
+    /,
+    *,
+    method: str = "pade",
+    order: int | None = None,
+    tol: float | None = None,
+    backward: str = "auto",
+    hermitian: bool = True,
+    check_finite: bool = True,
+) -> Array:
+    """Inverse principal square root ``Z = A^(-1/2)``, with ``Z @ Z @ A = I``.
+
+    Same parameters, dtypes and errors as :func:`sqrtm`. ``A`` must be
+    nonsingular. Padé evaluates ``A^(-1/2)`` as a positive combination of
+    shifted inverses, so it loses nothing to cancellation.
+
+    Examples
+    --------
+    >>> import numpy as np, matsqrt
+    >>> A = np.array([[4.0, 1.0], [1.0, 3.0]])
+    >>> Z = matsqrt.invsqrtm(A)
+    >>> bool(np.allclose(Z @ Z @ A, np.eye(2)))
+    True
+    """
+    return _root(A, True, method, order, tol, backward, hermitian, check_finite)
+
+
+def _root(
+    A: Array,
+    inverse: bool,
+    method: str,
+    order: Any,
+    tol: Any,
+    backward: str,
+    hermitian: bool,
+    check_finite: bool,
+) -> Array:
+    A, xp = as_array(A)
+    check_matrix(A)
+    A, out_dtype = compute_dtype(A, xp)
+    adapter = adapter_for(xp, A)
+    if A.shape[-1] == 0 or any(d == 0 for d in A.shape[:-2]):
+        # validate the options all the same, then return the empty result
+        resolve_options(A, Ops(xp), inverse=inverse, method=method, order=order, tol=None,
+                        backward=backward, hermitian=hermitian)
+        return xp.astype(xp.zeros_like(A), out_dtype)
+    if check_finite:
+        check_finite_values(A, adapter.ops)
+    opt = resolve_options(
+        A,
+        adapter.ops,
+        inverse=inverse,
+        method=method,
+        order=order,
+        tol=tol,
+        backward=backward,
+        hermitian=hermitian,
+        accelerator=adapter.accelerator,
+    )
+    out = adapter.root(A, opt)
+    return out if out.dtype == out_dtype else xp.astype(out, out_dtype)
+
+
+def solve_sylvester(A: Array, B: Array, C: Array, /, *, iters: int | None = None) -> Array:
+    """Solve ``A X + X B = C`` by the matrix sign function, batched.
+
+    Parameters
+    ----------
+    A : array of shape (..., n, n)
+    B : array of shape (..., m, m)
+        The spectra of ``A`` and ``B`` must lie in the open right half-plane.
+    C : array of shape (..., n, m)
+        Batch dimensions of the three broadcast against each other.
+    iters : int, optional
+        Coupled Newton–Schulz sign iterations (8 matrix products each).
+        ``None``: iterate until converged (at most 100) on eager arrays, 30
+        where values cannot be inspected (JAX tracing, Dask).
+
+    Returns
+    -------
+    X : array of shape (..., n, m)
+
+    Notes
+    -----
+    Newton–Schulz converges when the scaled block matrix has its eigenvalues
+    in the unit disc away from the imaginary axis; every positive definite
+    ``A``, ``B`` qualifies. The iteration count grows like ``log1.5`` of the
+    condition number. Agrees with :func:`scipy.linalg.solve_sylvester`.
+
+    Examples
+    --------
+    >>> import numpy as np, matsqrt
+    >>> A = np.diag([1.0, 2.0]); B = np.diag([3.0, 4.0]); C = np.ones((2, 2))
+    >>> X = matsqrt.solve_sylvester(A, B, C)
+    >>> bool(np.allclose(A @ X + X @ B, C))
+    True
+    """
+    A, xp = as_array(A, "A")
+    B, _ = as_array(B, "B")
+    C, _ = as_array(C, "C")
+    check_matrix(A, "A")
+    check_matrix(B, "B")
+    if C.ndim < 2 or C.shape[-2:] != (A.shape[-1], B.shape[-1]):
+        msg = f"C must have shape (..., {A.shape[-1]}, {B.shape[-1]}) for A {tuple(A.shape)} and B {tuple(B.shape)}, got {tuple(C.shape)}"
+        raise ValueError(msg)
+    iters = check_order(iters, "iters")
+    A, out_dtype = compute_dtype(A, xp, "A")
+    B, _ = compute_dtype(B, xp, "B")
+    C, _ = compute_dtype(C, xp, "C")
+    dt = xp.result_type(A.dtype, B.dtype, C.dtype)
+    A, B, C = (xp.astype(M, dt) for M in (A, B, C))
+    if any(d == 0 for d in C.shape):
+        return C
+    adapter = adapter_for(xp, A)
+    return adapter.sylvester(A, B, C, iters)
+
+
+def solve_lyapunov(A: Array, Q: Array, /, *, iters: int | None = None) -> Array:
+    """Solve ``A X + X A^H = Q`` (SciPy's ``solve_continuous_lyapunov`` convention).
+
+    The spectrum of ``A`` must lie in the open right half-plane. See
+    :func:`solve_sylvester` for ``iters`` and the method.
+
+    Examples
+    --------
+    >>> import numpy as np, matsqrt
+    >>> A = np.array([[2.0, 1.0], [0.0, 3.0]]); Q = np.eye(2)
+    >>> X = matsqrt.solve_lyapunov(A, Q)
+    >>> bool(np.allclose(A @ X + X @ A.T, Q))
+    True
+    """
+    A, xp = as_array(A, "A")
+    check_matrix(A, "A")
+    Ops_ = Ops(xp)
+    return solve_sylvester(A, Ops_.mH(A), Q, iters=iters)
+
+
+def sqrtm_vjp(
+    Y: Array, G: Array, /, *, backward: str = "lyapunov", hermitian: bool = True, iters: int | None = None
+) -> Array:
+    """Gradient ``dL/dA`` given ``Y = sqrtm(A)`` and ``G = dL/dY``, without autodiff.
+
+    Parameters
+    ----------
+    Y : array of shape (..., n, n)
+        The square root returned by :func:`sqrtm`.
+    G : array of shape (..., n, n)
+        The cotangent (gradient of a real loss with respect to ``Y``).
+    backward : {"lyapunov", "eigh"}, optional
+        ``"lyapunov"`` solves ``Y^H X + X Y^H = G`` by the sign iteration;
+        ``"eigh"`` is exact (Daleckii–Krein, Hermitian only).
+    hermitian : bool, optional
+        Whether ``Y`` is Hermitian positive semidefinite.
+    iters : int, optional
+        Sign iterations for ``"lyapunov"``; ``None`` iterates to convergence
+        on eager arrays (30 where values cannot be inspected).
+
+    Returns
+    -------
+    array of shape (..., n, n)
+        ``dL/dA``, the same as torch autograd or ``jax.grad`` through
+        :func:`sqrtm` give (conjugated for complex input as torch does).
+
+    Examples
+    --------
+    >>> import numpy as np, matsqrt
+    >>> Y = matsqrt.sqrtm(np.eye(3))
+    >>> bool(np.allclose(matsqrt.sqrtm_vjp(Y, np.eye(3)), np.eye(3) / 2))
+    True
+    """
+    return _vjp(Y, G, False, backward, hermitian, iters)
+
+
+def invsqrtm_vjp(
+    Z: Array, G: Array, /, *, backward: str = "lyapunov", hermitian: bool = True, iters: int | None = None
+) -> Array:
+    """Gradient ``dL/dA`` given ``Z = invsqrtm(A)`` and ``G = dL/dZ``, without autodiff.
+
+    Same parameters as :func:`sqrtm_vjp`; ``"lyapunov"`` solves
+    ``Z^H X + X Z^H = G`` and returns ``-(Z^2)^H X (Z^2)^H``.
+
+    Examples
+    --------
+    >>> import numpy as np, matsqrt
+    >>> Z = matsqrt.invsqrtm(np.eye(2))
+    >>> bool(np.allclose(matsqrt.invsqrtm_vjp(Z, np.eye(2)), -np.eye(2) / 2))
+    True
+    """
+    return _vjp(Z, G, True, backward, hermitian, iters)
+
+
+def _vjp(out: Array, G: Array, inverse: bool, backward: str, hermitian: bool, iters: Any) -> Array:
+    out, xp = as_array(out, "Y")
+    G, _ = as_array(G, "G")
+    check_matrix(out, "Y")
+    if tuple(G.shape) != tuple(out.shape):
+        msg = f"G must have the shape of Y {tuple(out.shape)}, got {tuple(G.shape)}"
+        raise ValueError(msg)
+    backward = check_choice(backward, ("lyapunov", "eigh"), "backward")
+    iters = check_order(iters, "iters")
+    if backward == "eigh" and not hermitian:
+        msg = 'backward="eigh" needs Hermitian input; use hermitian=True or backward="lyapunov"'
+        raise ValueError(msg)
+    out, out_dtype = compute_dtype(out, xp, "Y")
+    G, _ = compute_dtype(G, xp, "G")
+    G = xp.astype(G, xp.result_type(out.dtype, G.dtype))
+    out = xp.astype(out, G.dtype)
+    if any(d == 0 for d in out.shape):
+        return G
+    adapter = adapter_for(xp, out)
+    if backward == "eigh":
+        res = adapter.run(_vjp_eigh_core(inverse), G, out)
+    else:
+        opt = Options(inverse=inverse, method="pade", order=1, backward="lyapunov",
+                      bwd_iters=iters, hermitian=bool(hermitian), scaling="mean")
+        res = adapter.run(_vjp_lyapunov_core(opt), G, out)
+    return res if res.dtype == out_dtype or not xp.isdtype(out_dtype, "real floating") else xp.astype(res, out_dtype)
+
+
+def _vjp_eigh_core(inverse: bool) -> Any:
+    def fn(G: Array, out: Array, ops: Ops) -> Array:
+        w, V = ops.eigh(out)
+        xp = ops.xp
+        w = xp.where(w > 0, w, xp.zeros_like(w))
+        r = 1 / w if inverse else w
+        return daleckii_krein(G, r, V, inverse, ops)
+
+    return fn
+
+
+def _vjp_lyapunov_core(opt: Options) -> Any:
+    from ._core import vjp
+
+    def fn(G: Array, out: Array, ops: Ops) -> Array:
+        return vjp(G, None, out, None, opt, ops)
+
+    return fn
+

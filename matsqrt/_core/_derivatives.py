@@ -1,0 +1,111 @@
+"""Derivatives of the matrix roots: tangent (JVP) and cotangent (VJP) maps.
+
+Three ways, chosen by ``Options.backward``:
+
+``"rational"`` (method="pade" only)
+    The exact derivative of the Padé approximant that the forward evaluated,
+    reusing its shifted inverses ``R_k = (A/s + d_k I)^-1``. With ``s`` held
+    fixed (the exact root is homogeneous, so this is the derivative of the
+    root up to the approximation error)::
+
+        d(A^(1/2))  = s^(-1/2) (c dA + sum a_k d_k R_k dA R_k)
+        d(A^(-1/2)) = -s^(-3/2) sum a_k R_k dA R_k
+
+    2m matrix products, no iteration.
+``"lyapunov"``
+    The paper's: ``Y dY + dY Y = dA`` for ``Y = A^(1/2)``; for ``Z = A^(-1/2)``,
+    ``Z dZ + dZ Z = -Z^2 dA Z^2``; solved by the Newton–Schulz sign iteration
+    (:mod:`._sign`). The VJP solves the adjoint equation with ``Y^H``.
+``"eigh"``
+    Exact, Daleckii–Krein: with ``A = V diag(l) V^H``,
+    ``dY = V ((V^H dA V) * D) V^H`` where ``D_ij = 1 / (sqrt l_i + sqrt l_j)``
+    (square root) or ``-1 / (sqrt(l_i l_j) (sqrt l_i + sqrt l_j))`` (inverse).
+    Finite at repeated eigenvalues; Hermitian input only.
+
+All three are linear in the (co)tangent with fixed trip counts, so JAX can
+transpose the JVP and torch can differentiate the VJP again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._coefficients import pade_partial_fractions
+from ._forward import root_of_eigenvalues
+from ._ops import Ops
+from ._options import Options
+from ._sign import sign_sylvester
+
+Array = Any
+
+__all__ = ["daleckii_krein", "jvp", "vjp"]
+
+
+def jvp(dA: Array, A: Array, out: Array, res: Any, opt: Options, ops: Ops) -> Array:
+    """Tangent of ``out = A^(+-1/2)`` along ``dA``."""
+    if opt.backward == "rational":
+        return _rational(dA, res, opt, ops, adjoint=False)
+    if opt.backward == "eigh":
+        return daleckii_krein(dA, *_root_eigh(A, ops), opt.inverse, ops)
+    return _lyapunov(dA, out, opt, ops, adjoint=False)
+
+
+def vjp(G: Array, A: Array, out: Array, res: Any, opt: Options, ops: Ops) -> Array:
+    """Cotangent ``dL/dA`` given ``G = dL/d(out)`` (conjugate-linear convention of torch)."""
+    if opt.backward == "rational":
+        return _rational(G, res, opt, ops, adjoint=True)
+    if opt.backward == "eigh":
+        return daleckii_krein(G, *_root_eigh(A, ops), opt.inverse, ops)
+    return _lyapunov(G, out, opt, ops, adjoint=True)
+
+
+def _rational(T: Array, res: Any, opt: Options, ops: Ops, *, adjoint: bool) -> Array:
+    xp = ops.xp
+    R, s = res
+    if adjoint and not opt.hermitian:
+        R = ops.mH(R)
+    c, shifts, weights = pade_partial_fractions(opt.order)
+    rdt = s.dtype
+    bshape = (len(shifts),) + (1,) * T.ndim
+    dev = _dev(T)
+    a = xp.reshape(xp.asarray(weights, dtype=rdt, device=dev), bshape)
+    d = xp.reshape(xp.asarray(shifts, dtype=rdt, device=dev), bshape)
+    RTR = R @ T[None, ...] @ R
+    if opt.inverse:
+        return -xp.sum(a * RTR, axis=0) / (s * xp.sqrt(s))
+    return (c * T + xp.sum((a * d) * RTR, axis=0)) / xp.sqrt(s)
+
+
+def _lyapunov(T: Array, out: Array, opt: Options, ops: Ops, *, adjoint: bool) -> Array:
+    M = ops.mH(out) if adjoint and not opt.hermitian else out
+    if not opt.inverse:
+        return sign_sylvester(M, None, T, opt.bwd_iters, ops)
+    M2 = M @ M
+    if adjoint:
+        X = sign_sylvester(M, None, T, opt.bwd_iters, ops)
+        return -(M2 @ X @ M2)
+    return sign_sylvester(M, None, -(M2 @ T @ M2), opt.bwd_iters, ops)
+
+
+def _root_eigh(A: Array, ops: Ops) -> tuple[Array, Array]:
+    w, V = ops.eigh(A)
+    return root_of_eigenvalues(w, False, ops.xp), V
+
+
+def daleckii_krein(T: Array, r: Array, V: Array, inverse: bool, ops: Ops) -> Array:
+    """Apply the (self-adjoint) Fréchet derivative of the root in the eigenbasis.
+
+    ``r`` are the square roots of the eigenvalues of ``A`` and ``V`` its
+    eigenvectors; ``inverse`` selects ``A^(-1/2)``.
+    """
+    xp = ops.xp
+    ssum = r[..., :, None] + r[..., None, :]
+    D = -1 / (r[..., :, None] * r[..., None, :] * ssum) if inverse else 1 / ssum
+    VH = ops.mH(V)
+    return V @ ((VH @ T @ V) * xp.astype(D, T.dtype)) @ VH
+
+
+def _dev(a: Array) -> Any:
+    from .._compat import device
+
+    return device(a)

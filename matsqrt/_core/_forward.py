@@ -1,0 +1,209 @@
+"""Forward methods: A -> A^(1/2) or A^(-1/2), batched over leading axes.
+
+Every method first normalises ``A_n = A / s`` with a positive scalar ``s`` per
+matrix (shape ``(..., 1, 1)``), approximates the root of ``A_n`` and rescales:
+``A^(1/2) = s^(1/2) A_n^(1/2)``, ``A^(-1/2) = s^(-1/2) A_n^(-1/2)``.
+
+Normalisation (``Options.scaling``)
+    ``"frobenius"``: ``s = ||A||_F``, the paper's choice; the spectrum of
+    ``A_n`` lies in ``(0, 1]``, which the Taylor series and Newton–Schulz need.
+    ``"mean"``: ``s = |trace(A)| / n``, the mean eigenvalue. The Padé
+    approximant converges for any positive spectrum and its error is symmetric
+    in ``x -> 1/x``, so a scale inside the spectrum is far better than one
+    above it: at n = 64 the Frobenius norm puts a flat spectrum at 1/8.
+    ``"estimate"``: ``s = sqrt(l_max l_min)`` from power iterations on ``A``
+    and ``A^-1`` (one extra inverse); used when ``tol`` chooses the order.
+
+Each method returns ``(out, res)``; ``res`` holds what the rational backward
+reuses (the shifted inverses and ``s``) or ``None``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ._coefficients import pade_partial_fractions, taylor_coefficients
+from ._ops import Ops
+from ._options import Options
+
+Array = Any
+
+__all__ = ["estimate_spectrum", "forward", "scale_of"]
+
+#: power iterations behind ``scaling="estimate"``
+POWER_ITERS = 12
+
+
+def forward(A: Array, opt: Options, ops: Ops) -> tuple[Array, Any]:
+    """Compute ``A^(+-1/2)`` by ``opt.method``; return ``(out, residuals)``."""
+    if opt.method == "eigh":
+        return _eigh_root(A, opt, ops), None
+    s = scale_of(A, opt.scaling, ops, opt.hermitian)
+    An = A / s
+    if opt.method == "pade":
+        out_n, R = _pade(An, opt, ops)
+        res = (R, s)
+    elif opt.method == "taylor":
+        out_n, res = _taylor(An, opt, ops), None
+    elif opt.method == "newton_schulz":
+        out_n, res = _newton_schulz(An, opt, ops), None
+    else:  # pragma: no cover - validated earlier
+        msg = f"unknown method {opt.method!r}"
+        raise ValueError(msg)
+    rs = ops.xp.sqrt(s)
+    out = out_n / rs if opt.inverse else out_n * rs
+    if opt.hermitian:
+        out = ops.hermitian_part(out)
+    return out, res
+
+
+def scale_of(A: Array, scaling: str, ops: Ops, hermitian: bool = True) -> Array:
+    """The normalising scalar ``s`` of each matrix, shape ``(..., 1, 1)``, never 0."""
+    xp = ops.xp
+    if scaling == "frobenius":
+        s = ops.fro(A)
+    elif scaling == "mean":
+        s = xp.abs(ops.trace(A)) / A.shape[-1]
+        # a traceless (e.g. zero) matrix falls back to the Frobenius norm
+        s = xp.where(s > 0, s, ops.fro(A))
+    elif scaling == "estimate":
+        lo, hi = estimate_spectrum(A, ops, hermitian)
+        s = xp.sqrt(lo * hi)
+        s = xp.where(xp.isfinite(s) & (s > 0), s, ops.fro(A))
+    else:  # pragma: no cover - validated earlier
+        msg = f"unknown scaling {scaling!r}"
+        raise ValueError(msg)
+    s = xp.real(s) if xp.isdtype(s.dtype, "complex floating") else s
+    return xp.where(s > 0, s, xp.ones_like(s))
+
+
+def estimate_spectrum(A: Array, ops: Ops, hermitian: bool = True) -> tuple[Array, Array]:
+    """Estimates ``(l_min, l_max)`` of each Hermitian positive definite ``A``.
+
+    Power iteration on ``A`` and on ``A^-1`` from a fixed, deterministic start
+    vector (not the all-ones vector, which centred covariances annihilate).
+    For non-Hermitian input the same numbers estimate the extreme moduli.
+    The results are Rayleigh quotients: ``l_max`` from below and ``l_min`` from
+    above, typically within a few per cent. Shape ``(..., 1, 1)``.
+    """
+    xp = ops.xp
+    n = A.shape[-1]
+    idx = xp.arange(1, n + 1, dtype=xp.float64 if _has_f64(xp, A) else xp.float32, device=_dev(A))
+    v0 = xp.astype(xp.sin(idx * 1.6180339887498949) + 1.5, A.dtype)[:, None]
+    Ainv = ops.hpd_inv(A) if hermitian else ops.inv(A)
+    hi = _rayleigh_power(A, v0, ops)
+    lo = 1 / _rayleigh_power(Ainv, v0, ops)
+    return lo, hi
+
+
+def _rayleigh_power(M: Array, v0: Array, ops: Ops) -> Array:
+    xp = ops.xp
+    v = xp.broadcast_to(v0, M.shape[:-1] + (1,))
+    for _ in range(POWER_ITERS):
+        w = M @ v
+        v = w / xp.where(ops.fro(w) > 0, ops.fro(w), xp.ones_like(ops.fro(w)))
+    num = ops.mH(v) @ (M @ v)
+    val = xp.real(num) if xp.isdtype(num.dtype, "complex floating") else num
+    return xp.abs(val)
+
+
+def _pade(An: Array, opt: Options, ops: Ops) -> tuple[Array, Array]:
+    """Padé [m/m] in partial fractions; the m shifted systems in one batch.
+
+    With ``R_k = (A_n + d_k I)^-1`` and ``r_m(x) = c + sum a_k / (x + d_k)``::
+
+        A_n^(-1/2) ~ c I + sum_k a_k R_k
+        A_n^(1/2)  ~ c A_n + sum_k a_k (I - d_k R_k)      (= A_n r_m(A_n))
+
+    Both sums have positive weights only. ``R`` has shape ``(m, ..., n, n)``.
+    """
+    xp = ops.xp
+    c, shifts, weights = pade_partial_fractions(opt.order)
+    rdt = xp.real(An).dtype if xp.isdtype(An.dtype, "complex floating") else An.dtype
+    bshape = (len(shifts),) + (1,) * An.ndim
+    d = xp.reshape(xp.asarray(shifts, dtype=rdt, device=_dev(An)), bshape)
+    a = xp.reshape(xp.asarray(weights, dtype=rdt, device=_dev(An)), bshape)
+    eye = ops.eye_like(An)
+    shifted = An[None, ...] + d * eye
+    R = ops.hpd_inv(shifted) if opt.hermitian else ops.inv(shifted)
+    if opt.inverse:
+        out = c * eye + xp.sum(a * R, axis=0)
+    else:
+        out = c * An + math.fsum(weights) * eye - xp.sum((a * d) * R, axis=0)
+    return out, R
+
+
+def _taylor(An: Array, opt: Options, ops: Ops) -> Array:
+    """Taylor polynomial of ``(1 - z)^(+-1/2)`` at ``Z = I - A_n``, Paterson–Stockmeyer.
+
+    The coefficients of ``(1 - z)^(1/2)`` are all negative after the first, those
+    of ``(1 - z)^(-1/2)`` all positive, so for ``||Z|| <= 1`` no cancellation
+    occurs in the sum. Cost: about ``2 sqrt(degree)`` matrix products.
+    """
+    coeffs = taylor_coefficients(opt.order, -0.5 if opt.inverse else 0.5)
+    eye = ops.eye_like(An)
+    Z = eye - An
+    return _paterson_stockmeyer(coeffs, Z, eye)
+
+
+def _paterson_stockmeyer(coeffs: tuple[float, ...], Z: Array, eye: Array) -> Array:
+    deg = len(coeffs) - 1
+    q = max(1, math.isqrt(deg + 1))
+    if q * q < deg + 1:
+        q += 1
+    powers = [eye, Z]
+    for _ in range(2, q + 1):
+        powers.append(powers[-1] @ Z)
+    Zq = powers[q]
+
+    def block(j: int) -> Array:
+        acc = None
+        for i in range(q):
+            k = j * q + i
+            if k > deg:
+                break
+            term = coeffs[k] * powers[i]
+            acc = term if acc is None else acc + term
+        return acc
+
+    r = deg // q
+    out = block(r)
+    for j in range(r - 1, -1, -1):
+        out = out @ Zq + block(j)
+    return out
+
+
+def _newton_schulz(An: Array, opt: Options, ops: Ops) -> Array:
+    """Coupled Newton–Schulz: ``Y -> A_n^(1/2)``, ``Z -> A_n^(-1/2)`` (3 products/step)."""
+    eye = ops.eye_like(An)
+    T = (3 * eye - An) / 2
+    Y, Z = An @ T, T
+    for _ in range(opt.order - 1):
+        T = (3 * eye - Z @ Y) / 2
+        Y, Z = Y @ T, T @ Z
+    return Z if opt.inverse else Y
+
+
+def _eigh_root(A: Array, opt: Options, ops: Ops) -> Array:
+    xp = ops.xp
+    w, V = ops.eigh(A)
+    f = root_of_eigenvalues(w, opt.inverse, xp)
+    return (V * f[..., None, :]) @ ops.mH(V)
+
+
+def root_of_eigenvalues(w: Array, inverse: bool, xp: Any) -> Array:
+    """``w^(1/2)`` (negative rounding errors clipped to 0) or ``w^(-1/2)``."""
+    if inverse:
+        return 1 / xp.sqrt(w)
+    return xp.sqrt(xp.where(w > 0, w, xp.zeros_like(w)))
+
+
+def _has_f64(xp: Any, A: Array) -> bool:
+    return A.dtype in (xp.float64, xp.complex128)
+
+
+def _dev(a: Array) -> Any:
+    from .._compat import device
+
+    return device(a)

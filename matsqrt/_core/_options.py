@@ -1,0 +1,42 @@
+"""Resolved, hashable options passed through the core and the adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["BACKWARDS", "METHODS", "SCALINGS", "Options"]
+
+METHODS = ("pade", "taylor", "newton_schulz", "eigh", "auto")
+BACKWARDS = ("auto", "rational", "lyapunov", "eigh")
+SCALINGS = ("frobenius", "mean", "estimate")
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything static about one call; hashable so JAX can treat it as static.
+
+    Attributes
+    ----------
+    inverse : bool
+        ``False`` for ``A^(1/2)``, ``True`` for ``A^(-1/2)``.
+    method : str
+        One of ``"pade"``, ``"taylor"``, ``"newton_schulz"``, ``"eigh"`` (resolved).
+    order : int
+        Padé order m ([m/m]), Taylor degree, or Newton–Schulz iterations.
+    backward : str
+        ``"rational"``, ``"lyapunov"`` or ``"eigh"`` (resolved).
+    bwd_iters : int
+        Sign iterations for ``backward="lyapunov"``.
+    hermitian : bool
+        Input is Hermitian positive (semi)definite.
+    scaling : str
+        How ``A`` is normalised before the approximation (see ``_forward``).
+    """
+
+    inverse: bool
+    method: str
+    order: int
+    backward: str
+    bwd_iters: int
+    hermitian: bool
+    scaling: str

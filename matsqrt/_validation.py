@@ -1,0 +1,238 @@
+"""Input checks and option resolution (the delegation layer's half of the work)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+from ._compat import array_namespace
+from ._core import Ops, Options, estimate_spectrum
+from ._core._options import BACKWARDS, METHODS
+from ._core._orders import MAX_ORDER, order_for, sign_iters_for
+
+__all__ = [
+    "AccuracyWarning",
+    "as_array",
+    "check_finite_values",
+    "check_matrix",
+    "compute_dtype",
+    "resolve_options",
+]
+
+#: the paper's configuration (order=None)
+DEFAULT_ORDER = {"pade": 5, "taylor": 10, "newton_schulz": 5}
+#: the paper's backward: 8 coupled Newton–Schulz sign iterations
+DEFAULT_BWD_ITERS = 8
+#: the default normalisation per method (see matsqrt._core._forward)
+DEFAULT_SCALING = {"pade": "mean", "taylor": "frobenius", "newton_schulz": "frobenius", "eigh": "frobenius"}
+#: method="auto" uses Padé up to this order before eigh is cheaper (CPU / accelerator)
+AUTO_PADE_MAX_ORDER = {"cpu": 12, "accelerator": 64}
+#: relative safety factor on the estimated condition number
+COND_SAFETY = 2.0
+
+
+class AccuracyWarning(RuntimeWarning):
+    """A requested ``tol`` cannot be reached (capped order, or beyond the dtype)."""
+
+
+def as_array(A: Any, name: str = "A") -> tuple[Any, Any]:
+    """``(array, namespace)``; Python sequences become NumPy arrays."""
+    try:
+        xp = array_namespace(A)
+    except TypeError:
+        import numpy as np
+
+        try:
+            A = np.asarray(A)
+        except Exception as exc:  # pragma: no cover - numpy's own message is clear
+            msg = f"{name} must be an array, got {type(A).__name__}"
+            raise TypeError(msg) from exc
+        xp = array_namespace(A)
+    return A, xp
+
+
+def check_matrix(A: Any, name: str = "A") -> None:
+    shape = tuple(A.shape)
+    if len(shape) < 2 or shape[-1] != shape[-2]:
+        msg = f"{name} must have shape (..., n, n) with square trailing dimensions, got shape {shape}"
+        raise ValueError(msg)
+
+
+def compute_dtype(A: Any, xp: Any, name: str = "A") -> tuple[Any, Any]:
+    """``(A in its compute dtype, dtype to return)``; raise TypeError if non-numeric."""
+    dt = A.dtype
+    if xp.isdtype(dt, "bool") or not xp.isdtype(dt, "numeric"):
+        msg = f"{name} must have a numeric (real or complex floating, or integer) dtype, got {dt}"
+        raise TypeError(msg)
+    if xp.isdtype(dt, "integral"):
+        target = _default_float(xp, A)
+        return xp.astype(A, target), target
+    if xp.isdtype(dt, "real floating") and dt not in (xp.float32, xp.float64):
+        return xp.astype(A, xp.float32), dt  # float16 / bfloat16
+    return A, dt
+
+
+def _default_float(xp: Any, A: Any) -> Any:
+    try:
+        from ._compat import device
+
+        return xp.__array_namespace_info__().default_dtypes(device=device(A))["real floating"]
+    except (AttributeError, TypeError):  # pragma: no cover - very old namespaces
+        return xp.float64
+
+
+def check_finite_values(A: Any, ops: Ops, name: str = "A") -> None:
+    finite = ops.all_finite(A)
+    if finite is False:
+        msg = f"{name} contains NaN or Inf; pass check_finite=False to skip this check"
+        raise ValueError(msg)
+
+
+def check_choice(value: Any, choices: tuple[str, ...], what: str) -> str:
+    if not isinstance(value, str) or value not in choices:
+        msg = f"unknown {what} {value!r}; valid choices are {', '.join(map(repr, choices))}"
+        raise ValueError(msg)
+    return value
+
+
+def check_order(order: Any, what: str = "order") -> int | None:
+    if order is None:
+        return None
+    if isinstance(order, bool) or not isinstance(order, int) and not hasattr(order, "__index__"):
+        msg = f"{what} must be None or an integer >= 1, got {order!r}"
+        raise ValueError(msg)
+    order = int(order)
+    if order < 1:
+        msg = f"{what} must be None or an integer >= 1, got {order}"
+        raise ValueError(msg)
+    return order
+
+
+def check_tol(tol: Any) -> float | None:
+    if tol is None:
+        return None
+    try:
+        t = float(tol)
+    except (TypeError, ValueError):
+        t = math.nan
+    if not (0.0 < t < 1.0):
+        msg = f"tol must be None or a number in (0, 1), got {tol!r}"
+        raise ValueError(msg)
+    return t
+
+
+def resolve_options(
+    A: Any,
+    ops: Ops,
+    *,
+    inverse: bool,
+    method: str,
+    order: Any,
+    tol: Any,
+    backward: str,
+    hermitian: bool,
+    accelerator: bool = False,
+) -> Options:
+    """Validate the keyword options and resolve them into an :class:`Options`."""
+    xp = ops.xp
+    method = check_choice(method, METHODS, "method")
+    backward = check_choice(backward, BACKWARDS, "backward")
+    order = check_order(order)
+    tol = check_tol(tol)
+    hermitian = bool(hermitian)
+    if not hermitian and method == "eigh":
+        msg = 'method="eigh" needs Hermitian input; use hermitian=True or another method'
+        raise ValueError(msg)
+    if not hermitian and backward == "eigh":
+        msg = 'backward="eigh" needs Hermitian input; use hermitian=True or backward="lyapunov"'
+        raise ValueError(msg)
+    if method == "auto" and order is not None:
+        msg = 'method="auto" chooses its own order; pass tol= instead of order='
+        raise ValueError(msg)
+
+    scaling = None
+    bwd_iters = DEFAULT_BWD_ITERS
+    if method == "auto" or tol is not None:
+        eps = float(xp.finfo(A.dtype).eps)
+        floor = 10 * eps
+        if tol is None:
+            tol = 100 * eps
+        elif tol < floor:
+            warnings.warn(
+                f"tol={tol:g} is below what {A.dtype} can deliver; using tol={floor:g}",
+                AccuracyWarning,
+                stacklevel=4,
+            )
+            tol = floor
+        if not ops.eager:
+            msg = (
+                "tol= and method='auto' choose the order from the values of A, which "
+                "cannot be inspected here (traced or lazy array); pass method= and order= instead"
+            )
+            raise ValueError(msg)
+        lo, hi, trace = _spectrum_bounds(A, ops, hermitian)
+        if method == "auto":
+            limit = AUTO_PADE_MAX_ORDER["accelerator" if accelerator else "cpu"]
+            m = order_for("pade", tol, 1.0, COND_SAFETY * hi / lo) if lo > 0 else math.inf
+            method = "pade" if (not hermitian or m <= limit) else "eigh"
+        if method == "pade":
+            order = order_for("pade", tol, 1.0, COND_SAFETY * hi / lo) if lo > 0 else math.inf
+            scaling = "estimate"
+        elif method in ("taylor", "newton_schulz"):
+            fro_hi = hi * math.sqrt(A.shape[-1])
+            order = order_for(method, tol, lo / (COND_SAFETY * fro_hi), 1.0)
+        if method != "eigh":
+            if not math.isfinite(order) or order > MAX_ORDER[method]:
+                warnings.warn(
+                    f"tol={tol:g} needs a {method} order above {MAX_ORDER[method]} for this "
+                    f"input (estimated condition number {hi / lo if lo > 0 else math.inf:.3g}); "
+                    f"using order {MAX_ORDER[method]}, the result will be less accurate",
+                    AccuracyWarning,
+                    stacklevel=4,
+                )
+                order = MAX_ORDER[method]
+        # backward sign iterations: the smallest normalised eigenvalue of the coefficient
+        n = A.shape[-1]
+        mu = math.sqrt(lo / (COND_SAFETY * trace)) if not inverse else math.sqrt(lo / (COND_SAFETY * n * hi))
+        bwd_iters = sign_iters_for(tol, mu) + 2 if mu > 0 else 100
+
+    if method != "eigh" and order is None:
+        order = DEFAULT_ORDER[method]
+    if method == "eigh":
+        order = 1
+    if scaling is None:
+        scaling = DEFAULT_SCALING[method]
+
+    if backward == "auto":
+        backward = {"pade": "rational", "eigh": "eigh"}.get(method, "lyapunov")
+    elif backward == "rational" and method != "pade":
+        msg = f'backward="rational" differentiates the Padé approximant; it needs method="pade", not {method!r}'
+        raise ValueError(msg)
+    return Options(
+        inverse=inverse,
+        method=method,
+        order=int(order),
+        backward=backward,
+        bwd_iters=int(bwd_iters),
+        hermitian=hermitian,
+        scaling=scaling,
+    )
+
+
+def _spectrum_bounds(A: Any, ops: Ops, hermitian: bool) -> tuple[float, float, float]:
+    """Worst-case (over the batch) ``lo``, ``hi`` and the trace at the worst matrix."""
+    xp = ops.xp
+    lo, hi = estimate_spectrum(A, ops, hermitian)
+    cond = hi / lo
+    cond = xp.where(xp.isfinite(cond) & (lo > 0), cond, xp.full_like(cond, math.inf))
+    flat_cond = xp.reshape(cond, (-1,))
+    k = int(xp.argmax(flat_cond))
+    lo_k = float(xp.reshape(lo, (-1,))[k])
+    hi_k = float(xp.reshape(hi, (-1,))[k])
+    tr = ops.trace(A)
+    tr = xp.real(tr) if xp.isdtype(tr.dtype, "complex floating") else tr
+    tr_k = float(xp.reshape(tr, (-1,))[k])
+    if not math.isfinite(lo_k) or lo_k <= 0:
+        lo_k = 0.0
+    return lo_k, hi_k, max(tr_k, hi_k)

@@ -1,0 +1,38 @@
+"""The adapter for libraries without autodiff: numpy, CuPy, array-api-strict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._compat import device, is_cupy_namespace
+from .._core import Ops, Options, forward, sign_sylvester
+
+Array = Any
+
+__all__ = ["GenericAdapter"]
+
+
+class GenericAdapter:
+    """Runs the core as it is. Subclasses add autodiff, native ops or laziness."""
+
+    ops_class: type[Ops] = Ops
+
+    def __init__(self, xp: Any, A: Array) -> None:
+        self.xp = xp
+        self.ops = self.ops_class(xp)
+        self.accelerator = self._on_accelerator(A)
+
+    def _on_accelerator(self, A: Array) -> bool:
+        return is_cupy_namespace(self.xp) or str(device(A)).lower() not in ("cpu", "none")
+
+    def root(self, A: Array, opt: Options) -> Array:
+        """``A^(+-1/2)`` with the library's autodiff where it has one."""
+        out, _ = forward(A, opt, self.ops)
+        return out
+
+    def sylvester(self, A: Array, B: Array | None, C: Array, iters: int | None) -> Array:
+        return sign_sylvester(A, B, C, iters, self.ops)
+
+    def run(self, fn: Any, *arrays: Array) -> Array:
+        """Apply an array function ``fn(*arrays, ops)`` (used by the explicit VJPs)."""
+        return fn(*arrays, self.ops)

@@ -1,0 +1,114 @@
+"""Shared fixtures: one ``xp`` fixture parametrised over the installed backends."""
+
+from __future__ import annotations
+
+import enum
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+settings.register_profile("dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+class Backend(enum.Enum):
+    """The array libraries the suite runs on; ``MATSQRT_BACKENDS`` selects some."""
+
+    NUMPY = "numpy"
+    ARRAY_API_STRICT = "array_api_strict"
+    TORCH = "torch"
+    JAX = "jax"
+    CUPY = "cupy"
+    DASK = "dask"
+
+
+def _selected() -> list[Backend]:
+    env = os.environ.get("MATSQRT_BACKENDS")
+    if not env:
+        return list(Backend)
+    names = [s.strip() for s in env.split(",") if s.strip()]
+    valid = {b.value for b in Backend}
+    bad = [s for s in names if s not in valid]
+    if bad:
+        msg = f"MATSQRT_BACKENDS names unknown backends {bad}; valid: {sorted(valid)}"
+        raise ValueError(msg)
+    return [Backend(s) for s in names]
+
+
+def _namespace(backend: Backend):
+    if backend is Backend.NUMPY:
+        import array_api_compat.numpy as xp
+
+        return xp
+    if backend is Backend.ARRAY_API_STRICT:
+        xp = pytest.importorskip("array_api_strict")
+        return xp
+    if backend is Backend.TORCH:
+        pytest.importorskip("torch")
+        import array_api_compat.torch as xp
+
+        return xp
+    if backend is Backend.JAX:
+        jax = pytest.importorskip("jax")
+        jax.config.update("jax_enable_x64", True)
+        import jax.numpy as xp
+
+        return xp
+    if backend is Backend.CUPY:
+        cp = pytest.importorskip("cupy")
+        try:
+            cp.cuda.runtime.getDeviceCount()
+        except Exception:  # no driver / no GPU
+            pytest.skip("CuPy is installed but no CUDA device is usable")
+        import array_api_compat.cupy as xp
+
+        return xp
+    if backend is Backend.DASK:
+        pytest.importorskip("dask.array")
+        import array_api_compat.dask.array as xp
+
+        return xp
+    raise AssertionError(backend)  # pragma: no cover
+
+
+@pytest.fixture(params=_selected(), ids=lambda b: b.value)
+def xp(request):
+    """The namespace of one backend (skipped when not installed)."""
+    request.node.backend = request.param
+    return _namespace(request.param)
+
+
+@pytest.fixture
+def backend(xp, request) -> Backend:
+    return request.node.backend
+
+
+def to_xp(xp, a: np.ndarray):
+    """Convert a NumPy array to ``xp`` (Dask arrays get one chunk per matrix)."""
+    if "dask" in xp.__name__:
+        import dask.array as da
+
+        return da.from_array(a, chunks=(1,) * (a.ndim - 2) + a.shape[-2:] if a.ndim > 2 else a.shape)
+    return xp.asarray(a)
+
+
+def to_np(x) -> np.ndarray:
+    """Convert any supported array back to NumPy (computing Dask, copying from GPU)."""
+    mod = type(x).__module__
+    if mod.startswith("dask"):
+        x = x.compute()
+        mod = type(x).__module__
+    if mod.startswith("torch"):
+        return x.detach().cpu().resolve_conj().numpy()
+    if mod.startswith("cupy"):
+        return x.get()
+    if mod.startswith("array_api_strict"):
+        import array_api_strict as xs
+
+        return np.asarray(xs.to_device(x, xs.Device("CPU_DEVICE")) if hasattr(xs, "Device") else x)
+    return np.asarray(x)
