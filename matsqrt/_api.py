@@ -65,7 +65,7 @@ def sqrtm(
         ``"auto"`` the method) is chosen from a cheap estimate of the extreme
         eigenvalues (power iteration; one extra inverse). Needs concrete values:
         under ``jax.jit`` or for Dask arrays pass ``order`` instead. A ``tol``
-        below what the dtype can deliver is raised to ``10 * eps`` with an
+        below the dtype's epsilon is raised to it with an
         :class:`AccuracyWarning`.
     backward : {"auto", "rational", "lyapunov", "eigh"}, optional
         How gradients are computed. ``"auto"`` (default): ``"rational"`` for

@@ -155,7 +155,7 @@ def resolve_options(
     bwd_iters = DEFAULT_BWD_ITERS
     if method == "auto" or tol is not None:
         eps = float(xp.finfo(A.dtype).eps)
-        floor = 10 * eps
+        floor = eps
         if tol is None:
             tol = 100 * eps
         elif tol < floor:
@@ -174,8 +174,12 @@ def resolve_options(
         lo, hi, trace = _spectrum_bounds(A, ops, hermitian)
         if method == "auto":
             limit = AUTO_PADE_MAX_ORDER["accelerator" if accelerator else "cpu"]
-            m = order_for("pade", tol, 1.0, COND_SAFETY * hi / lo) if lo > 0 else math.inf
-            method = "pade" if (not hermitian or m <= limit) else "eigh"
+            cond = COND_SAFETY * hi / lo if lo > 0 else math.inf
+            m = order_for("pade", tol, 1.0, cond)
+            # rounding floor of products with the shifted inverses: the inverse root
+            # inherits cond^(1/2), the root cond^(1/4) (measured; see docs/methods)
+            floor_pade = 10 * eps * cond ** (0.5 if inverse else 0.25)
+            method = "pade" if (not hermitian or (m <= limit and floor_pade <= tol)) else "eigh"
         if method == "pade":
             order = order_for("pade", tol, 1.0, COND_SAFETY * hi / lo) if lo > 0 else math.inf
             scaling = "estimate"

@@ -1,0 +1,79 @@
+"""Sessions: tests per backend (tag "tests"), all backends in one venv, lint, docs, bench.
+
+Heavy backends are optional: each ``tests-<backend>`` session installs only what
+it needs. Exact pins for this machine live here, not in pyproject.toml:
+torch 2.13.0 is a CPU wheel kept on disk (an unpinned ``torch`` would pull a
+multi-GB CUDA build).
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["tests", "lint"]
+
+TORCH = "torch==2.13.0"
+JAX = "jax[cpu]>=0.4.30"
+CUPY = "cupy-cuda12x>=13"
+
+# backend -> (extra requirements, MATSQRT_BACKENDS value)
+BACKENDS = {
+    "numpy": ([], "numpy,array_api_strict"),
+    "torch": ([TORCH], "torch"),
+    "jax": ([JAX], "jax"),
+    "dask": ([".[dask]"], "dask"),
+    "cupy": ([CUPY], "cupy"),
+}
+
+
+def _pytest(session: nox.Session, backends: str, *, success_codes: list[int] | None = None) -> None:
+    env = {"MATSQRT_BACKENDS": backends}
+    if os.environ.get("CI"):
+        env["CI"] = "1"
+    args = session.posargs or ["-q"]
+    session.run("pytest", *args, env=env, success_codes=success_codes or [0])
+
+
+@nox.session(name="tests", tags=["tests"])
+def tests_all(session: nox.Session) -> None:
+    """The whole suite, every CPU backend, in one virtualenv (what CI runs)."""
+    session.install("-e", ".[test,dask,plot]", TORCH, JAX)
+    _pytest(session, "numpy,array_api_strict,torch,jax,dask")
+
+
+@nox.session(name="tests-backend", tags=["per-backend"])
+@nox.parametrize("backend", list(BACKENDS))
+def tests_backend(session: nox.Session, backend: str) -> None:
+    """The suite on one backend (``nox -s "tests-backend(backend='torch')"``)."""
+    extra, selection = BACKENDS[backend]
+    session.install("-e", ".[test]", *extra)
+    if backend == "cupy":
+        # skipped cleanly without a GPU: every test skips, pytest exits 0 or 5
+        _pytest(session, selection, success_codes=[0, 5])
+    else:
+        _pytest(session, selection)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff (style, imports, numpy rules) and the numpydoc validation of the public API."""
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", "matsqrt", "tests", "noxfile.py")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the HTML docs with warnings as errors."""
+    session.install("-e", ".[docs]")
+    session.run("python", "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The main job: ``python -m matsqrt bench`` (pass options after ``--``)."""
+    session.install("-e", ".[bench,plot]", TORCH)
+    session.run("python", "-m", "matsqrt", "bench", *session.posargs)
