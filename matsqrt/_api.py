@@ -225,7 +225,7 @@ def solve_sylvester(A: Array, B: Array, C: Array, /, *, iters: int | None = None
         msg = f"C must have shape (..., {A.shape[-1]}, {B.shape[-1]}) for A {tuple(A.shape)} and B {tuple(B.shape)}, got {tuple(C.shape)}"
         raise ValueError(msg)
     iters = check_order(iters, "iters")
-    A, out_dtype = compute_dtype(A, xp, "A")
+    A, _ = compute_dtype(A, xp, "A")
     B, _ = compute_dtype(B, xp, "B")
     C, _ = compute_dtype(C, xp, "C")
     dt = xp.result_type(A.dtype, B.dtype, C.dtype)

@@ -99,7 +99,7 @@ def check_choice(value: Any, choices: tuple[str, ...], what: str) -> str:
 def check_order(order: Any, what: str = "order") -> int | None:
     if order is None:
         return None
-    if isinstance(order, bool) or not isinstance(order, int) and not hasattr(order, "__index__"):
+    if isinstance(order, bool) or (not isinstance(order, int) and not hasattr(order, "__index__")):
         msg = f"{what} must be None or an integer >= 1, got {order!r}"
         raise ValueError(msg)
     order = int(order)

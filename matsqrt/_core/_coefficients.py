@@ -25,7 +25,7 @@ The reciprocal ``1 / r_m`` is the [m/m] Padé approximant of ``(1 - z)^(1/2)``.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 __all__ = [
     "pade_error_bound",
@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-@lru_cache(maxsize=None)
+@cache
 def pade_partial_fractions(m: int) -> tuple[float, tuple[float, ...], tuple[float, ...]]:
     """Return ``(c, shifts, weights)`` with ``r_m(x) = c + sum w / (x + d)``.
 
@@ -80,7 +80,7 @@ def pade_order_for(tol: float, cond: float, max_order: int = 256) -> int:
     return int(min(max(math.ceil((p - 1.0) / 2.0), 1), max_order))
 
 
-@lru_cache(maxsize=None)
+@cache
 def taylor_coefficients(degree: int, power: float) -> tuple[float, ...]:
     """Taylor coefficients of ``(1 - z)^power`` up to ``z^degree``.
 

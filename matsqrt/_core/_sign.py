@@ -53,6 +53,7 @@ def sign_sylvester(
     R = P if same else B / c
     Q = C / c
     eye = ops.eye_like(P)
+    eye_r = eye if same else ops.eye_like(R)
     adaptive = iters is None and ops.eager
     n_iter = (DEFAULT_MAX_ITERS if adaptive else DEFAULT_TRACED_ITERS) if iters is None else iters
     tol = _convergence_tol(xp, P.dtype, P.shape[-1])
@@ -67,7 +68,7 @@ def sign_sylvester(
             R2 = R @ R
             Qn = (3 * Q - P2 @ Q + PQ @ R - Q @ R2) / 2
             Pn = P @ (3 * eye - P2) / 2
-            Rn = R @ (3 * eye - R2) / 2
+            Rn = R @ (3 * eye_r - R2) / 2
         if adaptive:
             done = _converged(ops, Pn, P, tol) and _converged(ops, Qn, Q, tol)
             done = done and (same or _converged(ops, Rn, R, tol))
