@@ -166,9 +166,9 @@ def _root(
                         backward=backward, hermitian=hermitian)
         return xp.astype(xp.zeros_like(A), out_dtype)
     if check_finite:
-        check_finite_values(A, adapter.ops)
+        check_finite_values(adapter.inspectable(A), adapter.ops)
     opt = resolve_options(
-        A,
+        adapter.inspectable(A),
         adapter.ops,
         inverse=inverse,
         method=method,
@@ -340,6 +340,7 @@ def _vjp(out: Array, G: Array, inverse: bool, backward: str, hermitian: bool, it
 
 def _vjp_eigh_core(inverse: bool) -> Any:
     def fn(G: Array, out: Array, ops: Ops) -> Array:
+        G = ops.hermitian_part(G)  # Hermitian input: the gradient is Hermitian (as in core.vjp)
         w, V = ops.eigh(out)
         xp = ops.xp
         w = xp.where(w > 0, w, xp.zeros_like(w))

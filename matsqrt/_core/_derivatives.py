@@ -42,7 +42,13 @@ __all__ = ["daleckii_krein", "jvp", "vjp"]
 
 
 def jvp(dA: Array, A: Array, out: Array, res: Any, opt: Options, ops: Ops) -> Array:
-    """Tangent of ``out = A^(+-1/2)`` along ``dA``."""
+    """Tangent of ``out = A^(+-1/2)`` along ``dA``.
+
+    For Hermitian input the root is a function on Hermitian matrices: only the
+    Hermitian part of ``dA`` counts (and the forward reads one triangle).
+    """
+    if opt.hermitian:
+        dA = ops.hermitian_part(dA)
     if opt.backward == "rational":
         return _rational(dA, res, opt, ops, adjoint=False)
     if opt.backward == "eigh":
@@ -51,7 +57,13 @@ def jvp(dA: Array, A: Array, out: Array, res: Any, opt: Options, ops: Ops) -> Ar
 
 
 def vjp(G: Array, A: Array, out: Array, res: Any, opt: Options, ops: Ops) -> Array:
-    """Cotangent ``dL/dA`` given ``G = dL/d(out)`` (conjugate-linear convention of torch)."""
+    """Cotangent ``dL/dA`` given ``G = dL/d(out)`` (conjugate-linear convention of torch).
+
+    For Hermitian input the gradient is Hermitian: the cotangent's Hermitian part
+    is used (the output is Hermitian by construction).
+    """
+    if opt.hermitian:
+        G = ops.hermitian_part(G)
     if opt.backward == "rational":
         return _rational(G, res, opt, ops, adjoint=True)
     if opt.backward == "eigh":

@@ -25,6 +25,10 @@ class GenericAdapter:
     def _on_accelerator(self, A: Array) -> bool:
         return is_cupy_namespace(self.xp) or str(device(A)).lower() not in ("cpu", "none")
 
+    def inspectable(self, A: Array) -> Array:
+        """``A`` as value checks should see it (detached from any autodiff graph)."""
+        return A
+
     def root(self, A: Array, opt: Options) -> Array:
         """``A^(+-1/2)`` with the library's autodiff where it has one."""
         out, _ = forward(A, opt, self.ops)

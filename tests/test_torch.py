@@ -1,0 +1,125 @@
+"""torch adapter: autograd (gradcheck, gradgradcheck), vmap/grad/compile, dtypes, the LU guard."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import matsqrt  # noqa: E402
+from matsqrt.testing import random_spd, rel_error  # noqa: E402
+
+
+def _sym(a):
+    return (a + a.mT) / 2
+
+
+@pytest.mark.parametrize("backward", ["auto", "lyapunov", "eigh"])
+@pytest.mark.parametrize("fn", [matsqrt.sqrtm, matsqrt.invsqrtm], ids=["sqrtm", "invsqrtm"])
+def test_gradcheck_and_gradgradcheck(fn, backward):
+    A = torch.tensor(random_spd((2, 4), 10, seed=1), requires_grad=True)
+
+    def f(a):
+        # a function of Hermitian matrices: check it on the Hermitian part
+        return fn(_sym(a), backward=backward, tol=1e-13)
+
+    assert torch.autograd.gradcheck(f, (A,))
+    assert torch.autograd.gradgradcheck(f, (A,))
+
+
+@pytest.mark.parametrize("backward", ["auto", "lyapunov", "eigh"])
+def test_autograd_equals_explicit_vjp(backward):
+    A = torch.tensor(random_spd((3, 6), 20, seed=2), requires_grad=True)
+    G = torch.tensor(np.random.default_rng(0).standard_normal((3, 6, 6)))
+    Y = matsqrt.sqrtm(A, backward=backward, tol=1e-13)
+    (gA,) = torch.autograd.grad(Y, A, G)
+    ref = matsqrt.sqrtm_vjp(Y.detach().numpy(), G.numpy(), backward="eigh")
+    assert rel_error(gA.numpy(), ref) <= 1e-9
+
+
+def test_gradient_finite_at_identity():
+    for backward in ("auto", "lyapunov", "eigh"):
+        A = torch.eye(4, dtype=torch.float64, requires_grad=True)
+        G = torch.tensor(np.random.default_rng(1).standard_normal((4, 4)))
+        (gA,) = torch.autograd.grad(matsqrt.sqrtm(A, backward=backward), A, G)
+        assert torch.all(torch.isfinite(gA))
+        torch.testing.assert_close(gA, _sym(G) / 2, atol=1e-7, rtol=0)
+
+
+def test_values_match_numpy_and_keep_type():
+    A = random_spd((2, 3, 7), 50, seed=3)
+    for fn in (matsqrt.sqrtm, matsqrt.invsqrtm):
+        for method in ("pade", "taylor", "newton_schulz", "eigh"):
+            Y = fn(torch.tensor(A), method=method)
+            assert isinstance(Y, torch.Tensor) and Y.dtype == torch.float64 and Y.shape == A.shape
+            np.testing.assert_allclose(Y.numpy(), fn(A, method=method), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_in_own_dtype(dtype):
+    A = torch.tensor(random_spd((2, 4), 5, seed=4), dtype=dtype, requires_grad=True)
+    Y = matsqrt.sqrtm(A)
+    Y.sum().backward()
+    assert Y.dtype == dtype and A.grad.dtype == dtype
+    ref = matsqrt.sqrtm(A.detach().double().numpy(), method="eigh")
+    assert rel_error(Y.detach().double().numpy(), ref) <= 20 * float(torch.finfo(dtype).eps)
+
+
+def test_autocast_region_computes_in_float32():
+    A = torch.tensor(random_spd((2, 8), 10, seed=5), dtype=torch.float32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        Y = matsqrt.sqrtm(A)
+    assert Y.dtype == torch.float32
+    torch.testing.assert_close(Y, matsqrt.sqrtm(A))
+
+
+def test_vmap_and_func_grad():
+    A = torch.tensor(random_spd((3, 5), 10, seed=6))
+    Yv = torch.func.vmap(matsqrt.sqrtm)(A)
+    torch.testing.assert_close(Yv, matsqrt.sqrtm(A))
+    g = torch.func.grad(lambda a: matsqrt.sqrtm(a).sum())(A[0])
+    A0 = A[0].clone().requires_grad_()
+    (ref,) = torch.autograd.grad(matsqrt.sqrtm(A0).sum(), A0)
+    torch.testing.assert_close(g, ref)
+
+
+@pytest.mark.filterwarnings("ignore:Dynamo detected a call to a `functools.lru_cache`")
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch-internal (dynamo, inductor)
+def test_compile_fullgraph():
+    A = torch.tensor(random_spd((4, 6), 10, seed=7, dtype=np.float32), requires_grad=True)
+    f = torch.compile(lambda a: matsqrt.sqrtm(a).sum(), fullgraph=True)
+    loss = f(A)
+    (g,) = torch.autograd.grad(loss, A)
+    (g_ref,) = torch.autograd.grad(matsqrt.sqrtm(A).sum(), A)
+    torch.testing.assert_close(loss, matsqrt.sqrtm(A).sum())
+    torch.testing.assert_close(g, g_ref, rtol=1e-4, atol=1e-5)
+
+
+def test_lu_guard_for_pytorch_181570():
+    """Batched CPU LU with 2 threads is wrong for n >~ 200 in torch 2.13; the guard avoids it."""
+    import array_api_compat.torch as xp
+
+    from matsqrt.backends._torch import TorchOps
+
+    rng = np.random.default_rng(0)
+    M = random_spd((4, 256), 10, seed=8) + 0.05 * rng.standard_normal((4, 256, 256))
+    ref = np.linalg.inv(M)
+    old = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        X = TorchOps(xp).inv(torch.tensor(M))
+        S1, S2 = random_spd((4, 256), 10, seed=9), random_spd((4, 256), 10, seed=10)
+        Y = matsqrt.sqrtm(torch.tensor(S1 @ S2), hermitian=False, order=8)
+    finally:
+        torch.set_num_threads(old)
+    assert rel_error(X.numpy(), ref) <= 1e-10
+    assert rel_error(Y.numpy(), matsqrt.sqrtm(S1 @ S2, hermitian=False, order=8)) <= 1e-10
+
+
+def test_nan_raises_and_errors_are_clear():
+    with pytest.raises(ValueError, match="NaN"):
+        matsqrt.sqrtm(torch.full((3, 3), float("nan")))
+    with pytest.raises(TypeError, match="bool"):
+        matsqrt.sqrtm(torch.eye(3, dtype=torch.bool))
