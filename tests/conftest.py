@@ -76,16 +76,10 @@ def _namespace(backend: Backend):
     raise AssertionError(backend)  # pragma: no cover
 
 
-@pytest.fixture(params=_selected(), ids=lambda b: b.value)
+@pytest.fixture(scope="session", params=_selected(), ids=lambda b: b.value)
 def xp(request):
-    """The namespace of one backend (skipped when not installed)."""
-    request.node.backend = request.param
+    """The namespace of one backend (skipped when not installed); session-scoped, stateless."""
     return _namespace(request.param)
-
-
-@pytest.fixture
-def backend(xp, request) -> Backend:
-    return request.node.backend
 
 
 def to_xp(xp, a: np.ndarray):
