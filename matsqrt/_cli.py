@@ -107,15 +107,18 @@ def _plot(results, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
+    points = sorted({(r.backend, r.dtype, r.cond, r.batch, r.n) for r in results})
+    where = {p: i for i, p in enumerate(points)}
     for m in sorted({r.method for r in results}):
-        rs = [r for r in results if r.method == m]
-        ax1.plot(range(len(rs)), [r.fwd_matmuls for r in rs], "o-", label=m)
-        ax2.semilogy(range(len(rs)), [max(r.err_fwd, 1e-17) for r in rs], "o-", label=m)
-    labels = [f"{r.batch}x{r.n}" for r in results if r.method == results[0].method]
+        rs = sorted((r for r in results if r.method == m), key=lambda r: where[(r.backend, r.dtype, r.cond, r.batch, r.n)])
+        xs = [where[(r.backend, r.dtype, r.cond, r.batch, r.n)] for r in rs]
+        ax1.plot(xs, [r.fwd_matmuls for r in rs], "o-", label=m)
+        ax2.semilogy(xs, [max(r.err_fwd, 1e-17) for r in rs], "o-", label=m)
+    labels = [f"{b}\n{batch}x{n}" for b, _, _, batch, n in points]
     for ax in (ax1, ax2):
-        ax.set_xticks(range(len(labels)), labels, rotation=45)
-        ax.set_xlabel("batch x n")
+        ax.set_xticks(range(len(labels)), labels, fontsize=7)
+        ax.set_xlabel("backend, batch x n")
     ax1.set_ylabel("forward time / one batched matmul")
     ax2.set_ylabel("relative error of Y")
     ax1.legend(fontsize=7)
