@@ -238,14 +238,38 @@ def _measure(be: Backend, methods: Iterable[str], n: int, batch: int, dtype: str
     return out
 
 
+def _ratios(results: list[Result]) -> dict[int, tuple[float | None, float | None]]:
+    """Per result: time over the published algorithm's and over eigh's, same grid point.
+
+    Forward + backward times where both have them, else forward times.
+    """
+    def key(r: Result) -> tuple:
+        return (r.backend, r.dtype, r.cond, r.n, r.batch)
+
+    def t(r: Result, like: Result) -> float:
+        return r.fwdbwd_ms if (r.fwdbwd_ms is not None and like.fwdbwd_ms is not None) else r.fwd_ms
+
+    by = {(key(r), r.method): r for r in results}
+    out = {}
+    for i, r in enumerate(results):
+        ratios = []
+        for base in ("paper", "eigh"):
+            b = by.get((key(r), base))
+            ratios.append(t(r, b) / t(b, r) if b is not None else None)
+        out[i] = (ratios[0], ratios[1])
+    return out
+
+
 def format_table(results: list[Result]) -> str:
-    head = f"{'backend':7} {'dtype':8} {'cond':>7} {'n':>5} {'batch':>5} {'method':14} {'fwd ms':>9} {'fwd+bwd ms':>11} {'mm-eq':>7} {'err Y':>9} {'err grad':>9}"
+    head = f"{'backend':7} {'dtype':8} {'cond':>7} {'n':>5} {'batch':>5} {'method':14} {'fwd ms':>9} {'fwd+bwd ms':>11} {'mm-eq':>7} {'/paper':>7} {'/eigh':>7} {'err Y':>9} {'err grad':>9}"
     lines = [head, "-" * len(head)]
-    for r in results:
+    ratios = _ratios(results)
+    for i, r in enumerate(results):
+        rp, re = (f"{v:7.2f}" if v is not None else f"{'-':>7}" for v in ratios[i])
         fb = f"{r.fwdbwd_ms:11.3f}" if r.fwdbwd_ms is not None else f"{'-':>11}"
         eg = f"{r.err_grad:9.1e}" if r.err_grad is not None else f"{'-':>9}"
         lines.append(
-            f"{r.backend:7} {r.dtype:8} {r.cond:7.0e} {r.n:5d} {r.batch:5d} {r.method:14} {r.fwd_ms:9.3f} {fb} {r.fwd_matmuls:7.1f} {r.err_fwd:9.1e} {eg}"
+            f"{r.backend:7} {r.dtype:8} {r.cond:7.0e} {r.n:5d} {r.batch:5d} {r.method:14} {r.fwd_ms:9.3f} {fb} {r.fwd_matmuls:7.1f} {rp} {re} {r.err_fwd:9.1e} {eg}"
         )
     return "\n".join(lines)
 
