@@ -47,13 +47,7 @@ def jvp(dA: Array, A: Array, out: Array, res: Any, opt: Options, ops: Ops) -> Ar
     For Hermitian input the root is a function on Hermitian matrices: only the
     Hermitian part of ``dA`` counts (and the forward reads one triangle).
     """
-    if opt.hermitian:
-        dA = ops.hermitian_part(dA)
-    if opt.backward == "rational":
-        return _rational(dA, res, opt, ops, adjoint=False)
-    if opt.backward == "eigh":
-        return daleckii_krein(dA, *_root_eigh(A, ops), opt.inverse, ops)
-    return _lyapunov(dA, out, opt, ops, adjoint=False)
+    return _derivative(dA, A, out, res, opt, ops, adjoint=False)
 
 
 def vjp(G: Array, A: Array, out: Array, res: Any, opt: Options, ops: Ops) -> Array:
@@ -62,13 +56,17 @@ def vjp(G: Array, A: Array, out: Array, res: Any, opt: Options, ops: Ops) -> Arr
     For Hermitian input the gradient is Hermitian: the cotangent's Hermitian part
     is used (the output is Hermitian by construction).
     """
+    return _derivative(G, A, out, res, opt, ops, adjoint=True)
+
+
+def _derivative(T: Array, A: Array, out: Array, res: Any, opt: Options, ops: Ops, *, adjoint: bool) -> Array:
     if opt.hermitian:
-        G = ops.hermitian_part(G)
+        T = ops.hermitian_part(T)
     if opt.backward == "rational":
-        return _rational(G, res, opt, ops, adjoint=True)
-    if opt.backward == "eigh":
-        return daleckii_krein(G, *_root_eigh(A, ops), opt.inverse, ops)
-    return _lyapunov(G, out, opt, ops, adjoint=True)
+        return _rational(T, res, opt, ops, adjoint=adjoint)
+    if opt.backward == "eigh":  # self-adjoint: the same map both ways
+        return daleckii_krein(T, *_root_eigh(A, ops), opt.inverse, ops)
+    return _lyapunov(T, out, opt, ops, adjoint=adjoint)
 
 
 def _rational(T: Array, res: Any, opt: Options, ops: Ops, *, adjoint: bool) -> Array:
