@@ -54,8 +54,11 @@ def sqrtm(
         batched Hermitian inverse per term. ``"taylor"``: Taylor polynomial of
         the given degree (Paterson–Stockmeyer). ``"newton_schulz"``: coupled
         Newton–Schulz iteration. ``"eigh"``: exact, by eigendecomposition
-        (Hermitian only). ``"auto"``: Padé with the order that reaches ``tol``,
-        or eigh where that is cheaper on this device (eager arrays only).
+        (Hermitian only). ``"auto"``: the fastest method that reaches ``tol``
+        (default: the dtype's accuracy) on this device: eigh for Hermitian
+        input on a CPU, where it is measured faster than every Padé order;
+        elsewhere Padé with the order ``tol`` needs, or eigh where that is
+        cheaper (needs concrete values, except Hermitian input on a CPU).
     order : int, optional
         Padé order m, Taylor degree, or Newton–Schulz iterations. ``None``: the
         paper's configuration (Padé [5/5], Taylor degree 10, 5 iterations),
