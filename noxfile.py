@@ -61,8 +61,10 @@ def tests_backend(session: nox.Session, backend: str) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff (style, imports, numpy rules) and the numpydoc validation of the public API."""
-    session.install("ruff>=0.5")
-    session.run("ruff", "check", "matsqrt", "tests", "noxfile.py")
+    session.install("ruff>=0.5", "numpydoc>=1.7", "numpy", "array-api-compat")
+    session.run("ruff", "check", "matsqrt", "tests", "benchmarks", "docs/examples", "noxfile.py")
+    # numpydoc validation of the public API's docstrings (rules in pyproject.toml)
+    session.run("python", "-m", "numpydoc", "lint", "matsqrt/_api.py", "matsqrt/_diagnostics.py", "matsqrt/testing.py")
 
 
 @nox.session

@@ -86,8 +86,8 @@ def sqrtm(
 
     Returns
     -------
-    Y : array of shape (..., n, n)
-        Same array type, device and dtype as ``A`` (integer input gives the
+    array of shape (..., n, n)
+        ``Y``, with the same array type, device and dtype as ``A`` (integer input gives the
         default floating dtype; float16/bfloat16 are computed in float32).
 
     Raises
@@ -97,6 +97,12 @@ def sqrtm(
         with ``hermitian=False``.
     TypeError
         Boolean or non-numeric dtype.
+
+    See Also
+    --------
+    invsqrtm : The inverse square root; the same options.
+    sqrtm_vjp : The gradient without autodiff.
+    residual : A cheap a-posteriori error estimate.
 
     Notes
     -----
@@ -134,9 +140,37 @@ def invsqrtm(
 ) -> Array:
     """Inverse principal square root ``Z = A^(-1/2)``, with ``Z @ Z @ A = I``.
 
-    Same parameters, dtypes and errors as :func:`sqrtm`. ``A`` must be
+    Same methods, options, dtypes and errors as :func:`sqrtm`. ``A`` must be
     nonsingular. Padé evaluates ``A^(-1/2)`` as a positive combination of
     shifted inverses, so it loses nothing to cancellation.
+
+    Parameters
+    ----------
+    A : array of shape (..., n, n)
+        Hermitian positive definite matrices, or (``hermitian=False``) general
+        matrices with eigenvalues in the open right half-plane.
+    method : {"pade", "taylor", "newton_schulz", "eigh", "auto"}, optional
+        As in :func:`sqrtm`.
+    order : int, optional
+        As in :func:`sqrtm`.
+    tol : float, optional
+        As in :func:`sqrtm`.
+    backward : {"auto", "rational", "lyapunov", "eigh"}, optional
+        As in :func:`sqrtm`; ``"lyapunov"`` solves ``Z dZ + dZ Z = -Z^2 dA Z^2``.
+    hermitian : bool, optional
+        As in :func:`sqrtm`.
+    check_finite : bool, optional
+        As in :func:`sqrtm`.
+
+    Returns
+    -------
+    array of shape (..., n, n)
+        ``A^(-1/2)``, same array type, device and dtype rules as :func:`sqrtm`.
+
+    See Also
+    --------
+    sqrtm : The square root; the same options.
+    invsqrtm_vjp : The gradient without autodiff.
 
     Examples
     --------
@@ -191,10 +225,11 @@ def solve_sylvester(A: Array, B: Array, C: Array, /, *, iters: int | None = None
     Parameters
     ----------
     A : array of shape (..., n, n)
+        Left coefficient; its spectrum must lie in the open right half-plane.
     B : array of shape (..., m, m)
-        The spectra of ``A`` and ``B`` must lie in the open right half-plane.
+        Right coefficient; its spectrum must lie in the open right half-plane.
     C : array of shape (..., n, m)
-        Batch dimensions of the three broadcast against each other.
+        Right-hand side. Batch dimensions of the three broadcast.
     iters : int, optional
         Coupled Newton–Schulz sign iterations (8 matrix products each).
         ``None``: iterate until converged (at most 100) on eager arrays, 30
@@ -202,7 +237,12 @@ def solve_sylvester(A: Array, B: Array, C: Array, /, *, iters: int | None = None
 
     Returns
     -------
-    X : array of shape (..., n, m)
+    array of shape (..., n, m)
+        ``X``, the solution.
+
+    See Also
+    --------
+    solve_lyapunov : The case ``B = A^H``.
 
     Notes
     -----
@@ -242,8 +282,25 @@ def solve_sylvester(A: Array, B: Array, C: Array, /, *, iters: int | None = None
 def solve_lyapunov(A: Array, Q: Array, /, *, iters: int | None = None) -> Array:
     """Solve ``A X + X A^H = Q`` (SciPy's ``solve_continuous_lyapunov`` convention).
 
-    The spectrum of ``A`` must lie in the open right half-plane. See
-    :func:`solve_sylvester` for ``iters`` and the method.
+    The spectrum of ``A`` must lie in the open right half-plane.
+
+    Parameters
+    ----------
+    A : array of shape (..., n, n)
+        Coefficient matrix.
+    Q : array of shape (..., n, n)
+        Right-hand side; batch dimensions broadcast with ``A``'s.
+    iters : int, optional
+        Sign iterations, as in :func:`solve_sylvester`.
+
+    Returns
+    -------
+    array of shape (..., n, n)
+        ``X``, the solution.
+
+    See Also
+    --------
+    solve_sylvester : The general equation ``A X + X B = C``.
 
     Examples
     --------
@@ -300,8 +357,29 @@ def invsqrtm_vjp(
 ) -> Array:
     """Gradient ``dL/dA`` given ``Z = invsqrtm(A)`` and ``G = dL/dZ``, without autodiff.
 
-    Same parameters as :func:`sqrtm_vjp`; ``"lyapunov"`` solves
-    ``Z^H X + X Z^H = G`` and returns ``-(Z^2)^H X (Z^2)^H``.
+    ``"lyapunov"`` solves ``Z^H X + X Z^H = G`` and returns ``-(Z^2)^H X (Z^2)^H``.
+
+    Parameters
+    ----------
+    Z : array of shape (..., n, n)
+        The inverse square root returned by :func:`invsqrtm`.
+    G : array of shape (..., n, n)
+        The cotangent (gradient of a real loss with respect to ``Z``).
+    backward : {"lyapunov", "eigh"}, optional
+        As in :func:`sqrtm_vjp`.
+    hermitian : bool, optional
+        Whether ``Z`` is Hermitian positive definite.
+    iters : int, optional
+        As in :func:`sqrtm_vjp`.
+
+    Returns
+    -------
+    array of shape (..., n, n)
+        ``dL/dA``.
+
+    See Also
+    --------
+    invsqrtm : The forward computation.
 
     Examples
     --------

@@ -25,9 +25,11 @@ def residual(A: Any, Y: Any, /, *, inverse: bool = False) -> Any:
     Parameters
     ----------
     A : array of shape (..., n, n)
+        The matrices whose roots were computed.
     Y : array of shape (..., n, n)
         ``sqrtm(A)`` or, with ``inverse=True``, ``invsqrtm(A)``.
     inverse : bool, optional
+        Whether ``Y`` is an inverse square root.
 
     Returns
     -------

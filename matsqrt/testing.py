@@ -40,11 +40,17 @@ def random_spd(
     cond : float
         Exact 2-norm condition number (eigenvalues from ``1/cond`` to 1).
     dtype : dtype
-        float32/float64/complex64/complex128 (built in double, then cast).
+        One of float32, float64, complex64, complex128 (built in double, then cast).
     seed : int or Generator
+        Seed of the random eigenvectors.
     spectrum : {"geometric", "linear", "clustered"}
         Eigenvalue distribution between the extremes: log-uniform, uniform, or
         all but one at the bottom (a covariance-like worst case).
+
+    Returns
+    -------
+    numpy.ndarray of shape (*batch, n, n)
+        Hermitian positive definite matrices with eigenvalues in ``[1/cond, 1]``.
     """
     rng = np.random.default_rng(seed)
     if isinstance(shape, int):
@@ -81,13 +87,42 @@ def root_tolerance(dtype: Any, cond: float = 1.0, *, inverse: bool = False, fact
     ``factor * eps * cond^(1/2)`` for the inverse root, ``factor * eps * cond^(1/4)``
     for the root (its Fréchet derivative amplifies backward errors by about
     ``cond^(1/2)`` relative to ``||A^(-1/2)||``, less relative to ``||A^(1/2)||``).
+
+    Parameters
+    ----------
+    dtype : dtype
+        The dtype the root was computed in.
+    cond : float, optional
+        Condition number of the matrix.
+    inverse : bool, optional
+        Whether the tolerance is for ``A^(-1/2)``.
+    factor : float, optional
+        Safety factor over the first-order estimate.
+
+    Returns
+    -------
+    float
+        The relative Frobenius tolerance.
     """
     eps = _EPS[np.dtype(dtype)]
     return factor * eps * max(cond, 1.0) ** (0.5 if inverse else 0.25)
 
 
 def rel_error(X: Any, X_ref: Any) -> float:
-    """Worst relative Frobenius error over the batch (arrays converted by NumPy)."""
+    """Worst relative Frobenius error over the batch (arrays converted by NumPy).
+
+    Parameters
+    ----------
+    X : array_like of shape (..., n, n)
+        Computed matrices.
+    X_ref : array_like of shape (..., n, n)
+        Reference matrices.
+
+    Returns
+    -------
+    float
+        ``max ||X - X_ref||_F / ||X_ref||_F`` over the batch (0 for empty input).
+    """
     X = np.asarray(X, dtype=np.complex128 if np.iscomplexobj(X) else np.float64)
     X_ref = np.asarray(X_ref, dtype=np.complex128 if np.iscomplexobj(X_ref) else np.float64)
     num = np.linalg.norm(X - X_ref, axis=(-2, -1))
