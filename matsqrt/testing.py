@@ -49,7 +49,7 @@ def random_spd(
 
     Returns
     -------
-    numpy.ndarray of shape (*batch, n, n)
+    numpy.ndarray of shape (..., n, n)
         Hermitian positive definite matrices with eigenvalues in ``[1/cond, 1]``.
     """
     rng = np.random.default_rng(seed)
