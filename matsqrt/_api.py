@@ -116,6 +116,14 @@ def sqrtm(
     systems stay definite) with reduced accuracy near the zero eigenvalues;
     use :func:`matsqrt.residual` to check a result.
 
+    Indefinite input (``hermitian=True`` with a negative eigenvalue) has no
+    real principal square root. Nothing silently passes for one: with Padé,
+    torch raises ``LinAlgError`` (its Cholesky fails), JAX returns NaN, and
+    NumPy / array-api-strict return a matrix whose :func:`matsqrt.residual`
+    is large (0.68 for ``diag(1, -0.5, 2)``); ``method="eigh"`` clips negative
+    eigenvalues to zero (the root of the nearest semidefinite matrix), which
+    the residual also shows.
+
     Examples
     --------
     >>> import numpy as np, matsqrt

@@ -123,3 +123,8 @@ def test_nan_raises_and_errors_are_clear():
         matsqrt.sqrtm(torch.full((3, 3), float("nan")))
     with pytest.raises(TypeError, match="bool"):
         matsqrt.sqrtm(torch.eye(3, dtype=torch.bool))
+
+
+def test_indefinite_input_raises_in_cholesky():
+    with pytest.raises(torch.linalg.LinAlgError):
+        matsqrt.sqrtm(torch.diag(torch.tensor([1.0, -0.5, 2.0], dtype=torch.float64)))
