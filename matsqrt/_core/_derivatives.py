@@ -75,11 +75,8 @@ def _rational(T: Array, res: Any, opt: Options, ops: Ops, *, adjoint: bool) -> A
     if adjoint and not opt.hermitian:
         R = ops.mH(R)
     c, shifts, weights = pade_partial_fractions(opt.order)
-    rdt = s.dtype
-    bshape = (len(shifts),) + (1,) * T.ndim
-    dev = _dev(T)
-    a = xp.reshape(xp.asarray(weights, dtype=rdt, device=dev), bshape)
-    d = xp.reshape(xp.asarray(shifts, dtype=rdt, device=dev), bshape)
+    a = ops.constants(weights, T, T.ndim)
+    d = ops.constants(shifts, T, T.ndim)
     RTR = R @ T[None, ...] @ R
     if opt.inverse:
         return -xp.sum(a * RTR, axis=0) / (s * xp.sqrt(s))
@@ -114,8 +111,3 @@ def daleckii_krein(T: Array, r: Array, V: Array, inverse: bool, ops: Ops) -> Arr
     VH = ops.mH(V)
     return V @ ((VH @ T @ V) * xp.astype(D, T.dtype)) @ VH
 
-
-def _dev(a: Array) -> Any:
-    from .._compat import device
-
-    return device(a)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .._compat import device
 from ._coefficients import pade_partial_fractions, taylor_coefficients
 from ._ops import Ops
 from ._options import Options
@@ -89,8 +90,8 @@ def estimate_spectrum(A: Array, ops: Ops, hermitian: bool = True) -> tuple[Array
     """
     xp = ops.xp
     n = A.shape[-1]
-    idx = xp.arange(1, n + 1, dtype=xp.float64 if _has_f64(xp, A) else xp.float32, device=_dev(A))
-    v0 = xp.astype(xp.sin(idx * 1.6180339887498949) + 1.5, A.dtype)[:, None]
+    idx = xp.astype(xp.arange(1, n + 1, device=device(A)), A.dtype)  # small integers: exact in any dtype
+    v0 = (xp.sin(idx * 1.6180339887498949) + 1.5)[:, None]
     Ainv = ops.hpd_inv(A) if hermitian else ops.inv(A)
     hi = _rayleigh_power(A, v0, ops)
     lo = 1 / _rayleigh_power(Ainv, v0, ops)
@@ -120,10 +121,8 @@ def _pade(An: Array, opt: Options, ops: Ops) -> tuple[Array, Array]:
     """
     xp = ops.xp
     c, shifts, weights = pade_partial_fractions(opt.order)
-    rdt = xp.real(An).dtype if xp.isdtype(An.dtype, "complex floating") else An.dtype
-    bshape = (len(shifts),) + (1,) * An.ndim
-    d = xp.reshape(xp.asarray(shifts, dtype=rdt, device=_dev(An)), bshape)
-    a = xp.reshape(xp.asarray(weights, dtype=rdt, device=_dev(An)), bshape)
+    d = ops.constants(shifts, An, An.ndim)
+    a = ops.constants(weights, An, An.ndim)
     eye = ops.eye_like(An)
     shifted = An[None, ...] + d * eye
     R = ops.hpd_inv(shifted) if opt.hermitian else ops.inv(shifted)
@@ -198,12 +197,3 @@ def root_of_eigenvalues(w: Array, inverse: bool, xp: Any) -> Array:
         return 1 / xp.sqrt(w)
     return xp.sqrt(xp.where(w > 0, w, xp.zeros_like(w)))
 
-
-def _has_f64(xp: Any, A: Array) -> bool:
-    return A.dtype in (xp.float64, xp.complex128)
-
-
-def _dev(a: Array) -> Any:
-    from .._compat import device
-
-    return device(a)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._compat import device
+
 Array = Any
 
 __all__ = ["Ops"]
@@ -29,14 +31,19 @@ class Ops:
     # -- construction -----------------------------------------------------
     def eye_like(self, a: Array) -> Array:
         """Identity of ``a``'s trailing size, dtype and device (not broadcast)."""
+        return self.xp.eye(a.shape[-1], dtype=a.dtype, device=device(a))
+
+    def constants(self, values: tuple[float, ...], like: Array, ndim: int) -> Array:
+        """``values`` as an array in ``like``'s real dtype and device, shaped ``(k, 1, ..., 1)``.
+
+        Used to weight a stack of ``k`` matrices of ``ndim`` dimensions.
+        """
         xp = self.xp
-        n = a.shape[-1]
-        return xp.eye(n, dtype=a.dtype, device=_device(xp, a))
+        dt = xp.real(like).dtype if xp.isdtype(like.dtype, "complex floating") else like.dtype
+        arr = xp.asarray(values, dtype=dt, device=device(like))
+        return xp.reshape(arr, (len(values),) + (1,) * ndim)
 
     # -- elementary -------------------------------------------------------
-    def mT(self, a: Array) -> Array:
-        return self.xp.matrix_transpose(a)
-
     def mH(self, a: Array) -> Array:
         xp = self.xp
         t = xp.matrix_transpose(a)
@@ -81,14 +88,3 @@ class Ops:
             return None
         return bool(self.xp.all(self.xp.isfinite(a)))
 
-    def to_float(self, a: Array) -> float | None:
-        """A Python float of a 0-d/size-1 array, or ``None`` if not inspectable."""
-        if not self.eager:
-            return None
-        return float(self.xp.reshape(a, (-1,))[0])
-
-
-def _device(xp: Any, a: Array) -> Any:
-    from .._compat import device
-
-    return device(a)
