@@ -5,30 +5,30 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from ._bench import METHODS, as_dicts, available_backends, format_table, progress_bar, run_grid
 
 __all__ = ["main"]
 
 
-def _ints(s: str) -> list[int]:
-    try:
-        vals = [int(v) for v in s.split(",") if v]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {s!r}") from None
-    if not vals or any(v < 1 for v in vals):
-        raise argparse.ArgumentTypeError(f"expected positive integers, got {s!r}")
-    return vals
+def _list_of(kind: type, what: str, minimum: float) -> Any:
+    """An argparse type: comma-separated ``kind`` values, each >= ``minimum``."""
+
+    def parse(s: str) -> list[Any]:
+        try:
+            vals = [kind(v) for v in s.split(",") if v]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {s!r}") from None
+        if not vals or any(v < minimum for v in vals):
+            raise argparse.ArgumentTypeError(f"expected {what} >= {minimum:g}, got {s!r}")
+        return vals
+
+    return parse
 
 
-def _floats(s: str) -> list[float]:
-    try:
-        vals = [float(v) for v in s.split(",") if v]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {s!r}") from None
-    if not vals or any(v < 1 for v in vals):
-        raise argparse.ArgumentTypeError(f"condition numbers must be >= 1, got {s!r}")
-    return vals
+_ints = _list_of(int, "integers", 1)
+_floats = _list_of(float, "condition numbers", 1)
 
 
 def _choices(allowed: tuple[str, ...]):
