@@ -63,8 +63,11 @@ def lint(session: nox.Session) -> None:
     """ruff (style, imports, numpy rules) and the numpydoc validation of the public API."""
     session.install("ruff>=0.5", "numpydoc>=1.7", "numpy", "array-api-compat")
     session.run("ruff", "check", "matsqrt", "tests", "benchmarks", "docs/examples", "noxfile.py")
+    session.run("ruff", "format", "--check", ".")
     # numpydoc validation of the public API's docstrings (rules in pyproject.toml)
-    session.run("python", "-m", "numpydoc", "lint", "matsqrt/_api.py", "matsqrt/_diagnostics.py", "matsqrt/testing.py")
+    session.run(
+        "python", "-m", "numpydoc", "lint", "matsqrt/_api.py", "matsqrt/_diagnostics.py", "matsqrt/testing.py"
+    )
 
 
 @nox.session

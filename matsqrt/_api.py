@@ -207,8 +207,16 @@ def _root(
     adapter = adapter_for(xp, A)
     if A.shape[-1] == 0 or any(d == 0 for d in A.shape[:-2]):
         # validate the options all the same, then return the empty result
-        resolve_options(A, Ops(xp), inverse=inverse, method=method, order=order, tol=None,
-                        backward=backward, hermitian=hermitian)
+        resolve_options(
+            A,
+            Ops(xp),
+            inverse=inverse,
+            method=method,
+            order=order,
+            tol=None,
+            backward=backward,
+            hermitian=hermitian,
+        )
         return xp.astype(xp.zeros_like(A), out_dtype)
     if check_finite:
         check_finite_values(adapter.inspectable(A), adapter.ops)
@@ -421,10 +429,21 @@ def _vjp(out: Array, G: Array, inverse: bool, backward: str, hermitian: bool, it
     if backward == "eigh":
         res = adapter.run(_vjp_eigh_core(inverse), G, out)
     else:
-        opt = Options(inverse=inverse, method="pade", order=1, backward="lyapunov",
-                      bwd_iters=iters, hermitian=bool(hermitian), scaling="mean")
+        opt = Options(
+            inverse=inverse,
+            method="pade",
+            order=1,
+            backward="lyapunov",
+            bwd_iters=iters,
+            hermitian=bool(hermitian),
+            scaling="mean",
+        )
         res = adapter.run(_vjp_lyapunov_core(opt), G, out)
-    return res if res.dtype == out_dtype or not xp.isdtype(out_dtype, "real floating") else xp.astype(res, out_dtype)
+    return (
+        res
+        if res.dtype == out_dtype or not xp.isdtype(out_dtype, "real floating")
+        else xp.astype(res, out_dtype)
+    )
 
 
 def _vjp_eigh_core(inverse: bool) -> Any:
@@ -446,4 +465,3 @@ def _vjp_lyapunov_core(opt: Options) -> Any:
         return vjp(G, None, out, None, opt, ops)
 
     return fn
-

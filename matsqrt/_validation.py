@@ -217,7 +217,9 @@ def resolve_options(
     if backward == "auto":
         backward = {"pade": "rational", "eigh": "eigh"}.get(method, "lyapunov")
     elif backward == "rational" and method != "pade":
-        msg = f'backward="rational" differentiates the Padé approximant; it needs method="pade", not {method!r}'
+        msg = (
+            f'backward="rational" differentiates the Padé approximant; it needs method="pade", not {method!r}'
+        )
         raise ValueError(msg)
     return Options(
         inverse=inverse,

@@ -26,8 +26,10 @@ def test_tol_reaches_dtype_accuracy(xp, inverse, dtype):
     cond = 1e2
     A = random_spd((2, 3, 12), cond, dtype=dtype, seed=3)
     fn = matsqrt.invsqrtm if inverse else matsqrt.sqrtm
-    Y = fn(to_xp(xp, A), tol=float(np.finfo(dtype).eps) * 10) if "dask" not in xp.__name__ else fn(
-        to_xp(xp, A), order=40
+    Y = (
+        fn(to_xp(xp, A), tol=float(np.finfo(dtype).eps) * 10)
+        if "dask" not in xp.__name__
+        else fn(to_xp(xp, A), order=40)
     )
     assert tuple(Y.shape) == A.shape
     assert to_np(Y).dtype == np.dtype(dtype)
@@ -148,7 +150,9 @@ def test_solve_sylvester_and_lyapunov_match_scipy(xp):
     C = rng.standard_normal((2, 5, 4))
     X = to_np(matsqrt.solve_sylvester(to_xp(xp, A), to_xp(xp, B), to_xp(xp, C), iters=60))
     for k in range(2):
-        np.testing.assert_allclose(X[k], scipy_linalg.solve_sylvester(A[k], B[k], C[k]), rtol=1e-9, atol=1e-10)
+        np.testing.assert_allclose(
+            X[k], scipy_linalg.solve_sylvester(A[k], B[k], C[k]), rtol=1e-9, atol=1e-10
+        )
     Q = rng.standard_normal((5, 5))
     Xl = matsqrt.solve_lyapunov(A[0], Q)
     np.testing.assert_allclose(Xl, scipy_linalg.solve_continuous_lyapunov(A[0], Q), rtol=1e-9, atol=1e-10)

@@ -41,10 +41,16 @@ def test_nothing_is_computed_before_compute():
 def test_vjp_and_sylvester_on_dask():
     A = random_spd((4, 5), 10, seed=3)
     Y = matsqrt.sqrtm(A, method="eigh")
-    g = matsqrt.sqrtm_vjp(da.from_array(Y, chunks=(1, 5, 5)), da.from_array(A, chunks=(2, 5, 5)), backward="eigh")
+    g = matsqrt.sqrtm_vjp(
+        da.from_array(Y, chunks=(1, 5, 5)), da.from_array(A, chunks=(2, 5, 5)), backward="eigh"
+    )
     np.testing.assert_allclose(g.compute(), matsqrt.sqrtm_vjp(Y, A, backward="eigh"), rtol=1e-12, atol=1e-14)
-    X = matsqrt.solve_sylvester(da.from_array(A, chunks=(2, 5, 5)), da.from_array(A[0]), da.from_array(A), iters=40)
-    np.testing.assert_allclose(X.compute(), matsqrt.solve_sylvester(A, A[0], A, iters=40), rtol=1e-12, atol=1e-13)
+    X = matsqrt.solve_sylvester(
+        da.from_array(A, chunks=(2, 5, 5)), da.from_array(A[0]), da.from_array(A), iters=40
+    )
+    np.testing.assert_allclose(
+        X.compute(), matsqrt.solve_sylvester(A, A[0], A, iters=40), rtol=1e-12, atol=1e-13
+    )
 
 
 def test_tol_needs_values_and_is_refused():

@@ -19,6 +19,8 @@ def test_example_runs(script):
         pytest.importorskip(NEEDS[script])
     out = subprocess.run(
         [sys.executable, str(EXAMPLES / script), *ARGS.get(script, [])],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]

@@ -19,8 +19,13 @@ def main() -> None:
     args = p.parse_args()
     n, k = args.n_matrices, args.size
     with (
-        LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                     host="127.0.0.1", dashboard_address=None) as cluster,
+        LocalCluster(
+            n_workers=args.workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
         Client(cluster) as client,
     ):
         # synthetic SPD tensors, generated on the workers: G G^T / k + I/10
@@ -33,8 +38,10 @@ def main() -> None:
         progress(fut)
         worst = fut.result()
         dt = time.perf_counter() - t0
-    print(f"\n{n} matrices {k}x{k}, {args.workers} worker(s): {dt:.2f} s, {n / dt:,.0f} matrices/s, "
-          f"worst residual {worst:.1e}")
+    print(
+        f"\n{n} matrices {k}x{k}, {args.workers} worker(s): {dt:.2f} s, {n / dt:,.0f} matrices/s, "
+        f"worst residual {worst:.1e}"
+    )
     assert np.isfinite(worst) and worst < 1e-5
 
 

@@ -110,4 +110,3 @@ def daleckii_krein(T: Array, r: Array, V: Array, inverse: bool, ops: Ops) -> Arr
     D = -1 / (r[..., :, None] * r[..., None, :] * ssum) if inverse else 1 / ssum
     VH = ops.mH(V)
     return V @ ((VH @ T @ V) * xp.astype(D, T.dtype)) @ VH
-

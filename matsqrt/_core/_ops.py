@@ -87,4 +87,3 @@ class Ops:
         if not self.eager:
             return None
         return bool(self.xp.all(self.xp.isfinite(a)))
-

@@ -36,9 +36,7 @@ DEFAULT_MAX_ITERS = 100
 DEFAULT_TRACED_ITERS = 30
 
 
-def sign_sylvester(
-    A: Array, B: Array | None, C: Array, iters: int | None, ops: Ops
-) -> Array:
+def sign_sylvester(A: Array, B: Array | None, C: Array, iters: int | None, ops: Ops) -> Array:
     """Solve ``A X + X B = C`` (``B=None`` means ``B = A``) by the sign iteration.
 
     ``iters=None`` iterates until the block diagonal has converged to the
