@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._compat import device
 from ._coefficients import pade_partial_fractions, taylor_coefficients
 from ._ops import Ops
 from ._options import Options
@@ -90,7 +89,9 @@ def estimate_spectrum(A: Array, ops: Ops, hermitian: bool = True) -> tuple[Array
     """
     xp = ops.xp
     n = A.shape[-1]
-    idx = xp.astype(xp.arange(1, n + 1, device=device(A)), A.dtype)  # small integers: exact in any dtype
+    idx = xp.astype(
+        ops.constants(tuple(range(1, n + 1)), A, 0), A.dtype
+    )  # small integers: exact in any dtype
     v0 = (xp.sin(idx * 1.6180339887498949) + 1.5)[:, None]
     Ainv = ops.hpd_inv(A) if hermitian else ops.inv(A)
     hi = _rayleigh_power(A, v0, ops)
@@ -196,4 +197,3 @@ def root_of_eigenvalues(w: Array, inverse: bool, xp: Any) -> Array:
     if inverse:
         return 1 / xp.sqrt(w)
     return xp.sqrt(xp.where(w > 0, w, xp.zeros_like(w)))
-

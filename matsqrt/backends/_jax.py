@@ -2,45 +2,77 @@
 
 The JVP rule runs the core's forward and its tangent map, which is linear in
 the tangent with fixed trip counts, so JAX transposes it for reverse mode:
-``jax.grad``, ``jax.jvp``, ``jax.jit`` and ``jax.vmap`` all work, and under
-``jit`` a batch sharded over devices is computed where it lies (the core is
-batched element-wise over the leading axes). The options are a static argument.
+``jax.grad``, ``jax.jvp``, ``jax.jit``, ``jax.vmap`` and their compositions
+(second derivatives included) work. The options are a static argument. The core is
+batched element-wise over the leading axes, so under ``jit`` a batch sharded
+over devices along a leading axis is computed where it lies, with no
+collectives, and keeps its sharding.
+
+Values are inspected (``check_finite``, ``tol=``, ``method="auto"``, the
+adaptive sign iteration) wherever they are concrete: plain arrays and the
+tracers of ``jax.grad`` / ``jax.jvp`` outside ``jit``. Under ``jit`` and
+``vmap`` they cannot be, so the checks are skipped and ``tol=`` is refused.
+
+Forward-mode second derivatives of the exact (``"eigh"``) paths go through
+the Sylvester-equation form of the Daleckii–Krein derivative, not through the
+eigenvectors, so they stay finite at repeated eigenvalues (e.g. at ``A = I``).
+Known limitation: where reverse mode is applied first (``jax.hessian`` is
+``jacfwd(jacrev)``), JAX inlines that rule and differentiates ``eigh`` itself,
+which gives NaN at exactly repeated eigenvalues with ``backward="eigh"``; the
+``"rational"`` and ``"lyapunov"`` backwards are finite there in every order.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from .._core import Ops, Options, forward, jvp
+from .._core import Ops, Options, forward, jvp, sign_sylvester
 from ._generic import GenericAdapter
 
 __all__ = ["JaxAdapter", "JaxOps"]
 
 
 class JaxOps(Ops):
-    """Cholesky-based Hermitian inverse; value checks only for concrete arrays."""
+    """Cholesky solve for Hermitian systems; value checks only for concrete arrays."""
 
+    # Constants are created uncommitted (no ``device=``): JAX places them with the operand.
+    # ``device(a)`` of an array sharded over several devices is its sharding, which a
+    # constant of another shape cannot take.
     def eye_like(self, a: jax.Array) -> jax.Array:
         return jnp.eye(a.shape[-1], dtype=a.dtype)
 
+    def constants(self, values: tuple[float, ...], like: jax.Array, ndim: int) -> jax.Array:
+        arr = jnp.asarray(values, dtype=jnp.finfo(like.dtype).dtype)
+        return jnp.reshape(arr, (len(values),) + (1,) * ndim)
+
     def hpd_inv(self, a: jax.Array) -> jax.Array:
-        L = jnp.linalg.cholesky(a)
+        # measured on CPU under jit: at 5 x 64 x 32 x 32, 1.3-1.45x faster than LU inv and
+        # 1.15x faster than cholesky + triangular inverse + product; 2.4x faster than the
+        # latter and 1.3x than LU at 5 x 8 x 128 x 128
         eye = jnp.broadcast_to(jnp.eye(a.shape[-1], dtype=a.dtype), a.shape)
-        W = jax.scipy.linalg.solve_triangular(L, eye, lower=True)
-        return jnp.conj(jnp.swapaxes(W, -1, -2)) @ W
+        return jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(a, lower=True), eye)
 
     def eigh(self, a: jax.Array) -> tuple[jax.Array, jax.Array]:
         w, V = jnp.linalg.eigh(a)
         return w, V
 
 
-def _ops(a: Any) -> JaxOps:
+def _concrete(a: Any) -> Any:
+    """``a``'s value as a concrete array, or ``None`` where it is abstract (jit, vmap)."""
+    if not isinstance(a, jax.core.Tracer):
+        return a
+    to_concrete = getattr(a, "to_concrete_value", None)
+    return None if to_concrete is None else to_concrete()
+
+
+def _ops(*arrays: Any) -> JaxOps:
     ops = JaxOps(jnp)
-    ops.eager = not isinstance(a, jax.core.Tracer)
+    ops.eager = all(_concrete(a) is not None for a in arrays if a is not None)
     return ops
 
 
@@ -51,11 +83,46 @@ def _root(A: jax.Array, opt: Options) -> jax.Array:
 
 
 @_root.defjvp
-def _root_jvp(opt: Options, primals: tuple[jax.Array], tangents: tuple[jax.Array]) -> tuple[jax.Array, jax.Array]:
+def _root_jvp(
+    opt: Options, primals: tuple[jax.Array], tangents: tuple[jax.Array]
+) -> tuple[jax.Array, jax.Array]:
     (A,), (dA,) = primals, tangents
     ops = _ops(A)
-    out, res = forward(A, opt, ops)
+    if opt.method == "eigh":
+        # through this rule again (not through jnp.linalg.eigh) when differentiated twice
+        out, res = _root(A, opt), None
+    else:
+        out, res = forward(A, opt, ops)
+    if opt.backward == "eigh":
+        return out, _exact_tangent(dA, A, opt)
     return out, jvp(dA, A, out, res, opt, ops)
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _exact_tangent(E: jax.Array, A: jax.Array, opt: Options) -> jax.Array:
+    """The exact Fréchet derivative of ``A^(+-1/2)`` along ``E`` (Daleckii–Krein, by eigh)."""
+    return jvp(E, A, None, None, opt, _ops(A))
+
+
+@_exact_tangent.defjvp
+def _exact_tangent_jvp(
+    opt: Options, primals: tuple[jax.Array, ...], tangents: tuple[jax.Array, ...]
+) -> tuple[jax.Array, jax.Array]:
+    # With Y = A^(1/2) and S(E) the solution of Y X + X Y = herm(E) (the tangent of Y):
+    # differentiating Y X + X Y = E gives dX = S(dE - dY X - X dY), dY = S(dA); and the
+    # inverse root's tangent is X = -Z S(E) Z. No eigenvector derivative appears.
+    E, A = primals
+    dE, dA = tangents
+    o_sqrt = replace(opt, inverse=False, method="eigh", order=1, backward="eigh")
+    X = _exact_tangent(E, A, opt)
+    dY = _exact_tangent(dA, A, o_sqrt)
+    if not opt.inverse:
+        return X, _exact_tangent(dE - (dY @ X + X @ dY), A, o_sqrt)
+    W = _exact_tangent(E, A, o_sqrt)
+    Z = _root(A, replace(o_sqrt, inverse=True))
+    dZ = _exact_tangent(dA, A, opt)
+    dW = _exact_tangent(dE - (dY @ W + W @ dY), A, o_sqrt)
+    return X, -(dZ @ W @ Z + Z @ dW @ Z + Z @ W @ dZ)
 
 
 class JaxAdapter(GenericAdapter):
@@ -69,10 +136,22 @@ class JaxAdapter(GenericAdapter):
         self.accelerator = self._on_accelerator(A)
 
     def _on_accelerator(self, A: Any) -> bool:
-        try:
-            return any(d.platform != "cpu" for d in A.devices())
-        except Exception:  # tracers have no concrete devices
+        value = _concrete(A)
+        if value is None or not hasattr(value, "devices"):  # abstract: no concrete devices
             return jax.default_backend() != "cpu"
+        return any(d.platform != "cpu" for d in value.devices())
+
+    def inspectable(self, A: Any) -> Any:
+        """The concrete value of ``A`` (also under ``jax.grad``), else ``A`` itself."""
+        value = _concrete(A)
+        return A if value is None else value
 
     def root(self, A: jax.Array, opt: Options) -> jax.Array:
         return _root(A, opt)
+
+    def sylvester(self, A: jax.Array, B: jax.Array | None, C: jax.Array, iters: int | None) -> jax.Array:
+        # adaptive iteration only when every operand is concrete (vmap over C alone is not)
+        return sign_sylvester(A, B, C, iters, _ops(A, B, C))
+
+    def run(self, fn: Any, *arrays: jax.Array) -> jax.Array:
+        return fn(*arrays, _ops(*arrays))
