@@ -23,7 +23,11 @@ class GenericAdapter:
         self.accelerator = self._on_accelerator(A)
 
     def _on_accelerator(self, A: Array) -> bool:
-        return is_cupy_namespace(self.xp) or str(device(A)).lower() not in ("cpu", "none")
+        if is_cupy_namespace(self.xp):
+            return True
+        # "cpu" (numpy), None, "array_api_strict.Device('CPU_DEVICE')", torch's "cpu"
+        name = str(device(A)).lower()
+        return name != "none" and "cpu" not in name
 
     def inspectable(self, A: Array) -> Array:
         """``A`` as value checks should see it (detached from any autodiff graph)."""
