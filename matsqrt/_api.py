@@ -118,9 +118,10 @@ def sqrtm(
 
     Indefinite input (``hermitian=True`` with a negative eigenvalue) has no
     real principal square root. Nothing silently passes for one: with Padé,
-    torch raises ``LinAlgError`` (its Cholesky fails), JAX returns NaN, and
-    NumPy / array-api-strict return a matrix whose :func:`matsqrt.residual`
-    is large (0.68 for ``diag(1, -0.5, 2)``); ``method="eigh"`` clips negative
+    torch raises ``LinAlgError`` where a Cholesky factorisation fails and JAX
+    returns NaN there; otherwise (and always with NumPy / array-api-strict) the
+    result's :func:`matsqrt.residual` is large (0.68 for ``diag(1, -0.5, 2)``
+    with NumPy); ``method="eigh"`` clips negative
     eigenvalues to zero (the root of the nearest semidefinite matrix), which
     the residual also shows.
 

@@ -29,6 +29,10 @@ DEFAULT_SCALING = {"pade": "mean", "taylor": "frobenius", "newton_schulz": "frob
 #: method="auto" uses Padé up to this order before eigh is cheaper (CPU / accelerator);
 #: Hermitian input on CPU goes to eigh directly (see resolve_options)
 AUTO_PADE_MAX_ORDER = {"cpu": 12, "accelerator": 64}
+#: Hermitian Padé up to this order (with the default normalisation) uses the product
+#: form, one inverse instead of m (see matsqrt._core._forward); tol= keeps the partial
+#: fractions, accurate at any order and conditioning
+PRODUCT_MAX_ORDER = 5
 #: relative safety factor on the estimated condition number
 COND_SAFETY = 2.0
 
@@ -221,6 +225,7 @@ def resolve_options(
             f'backward="rational" differentiates the Padé approximant; it needs method="pade", not {method!r}'
         )
         raise ValueError(msg)
+    product = method == "pade" and hermitian and scaling == "mean" and int(order) <= PRODUCT_MAX_ORDER
     return Options(
         inverse=inverse,
         method=method,
@@ -229,6 +234,7 @@ def resolve_options(
         bwd_iters=int(bwd_iters),
         hermitian=hermitian,
         scaling=scaling,
+        pade_form="product" if product else "fractions",
     )
 
 

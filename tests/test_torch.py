@@ -126,5 +126,10 @@ def test_nan_raises_and_errors_are_clear():
 
 
 def test_indefinite_input_raises_in_cholesky():
+    # x = -0.1 / mean lies between the first two poles -d_1, -d_2 of the Padé [5/5]
+    # approximant, where Q(x) < 0: the Cholesky of Q(A/s) fails
     with pytest.raises(torch.linalg.LinAlgError):
-        matsqrt.sqrtm(torch.diag(torch.tensor([1.0, -0.5, 2.0], dtype=torch.float64)))
+        matsqrt.sqrtm(torch.diag(torch.tensor([1.0, -0.1, 2.0], dtype=torch.float64)))
+    # elsewhere Q(A/s) can be positive definite: no error, a large residual
+    A = torch.diag(torch.tensor([1.0, -0.5, 2.0], dtype=torch.float64))
+    assert float(matsqrt.residual(A, matsqrt.sqrtm(A))) > 0.1

@@ -20,6 +20,17 @@ It has the closed form ``r_m(x) = x^(-1/2) (1 - u^p) / (1 + u^p)`` with
 All the weights are positive: the sum has no cancellation, unlike the monomial
 form ``P(Z) / Q(Z)`` whose coefficients alternate and grow with ``m``.
 The reciprocal ``1 / r_m`` is the [m/m] Padé approximant of ``(1 - z)^(1/2)``.
+
+The same function as a ratio of polynomials in ``x`` (expand ``(1 +- sqrt x)^p``
+in the closed form)::
+
+    r_m(x) = P(x) / Q(x),  P(x) = sum_j C(p, 2j + 1) x^j,  Q(x) = sum_j C(p, 2j) x^j,
+
+with positive integer coefficients, so ``P(X)`` and ``Q(X)`` of a Hermitian
+positive semidefinite ``X`` are sums of positive semidefinite terms and
+``Q(X) >= Q(0) I = I``. This "product form" needs one inverse instead of m; its
+rounding error grows with the condition number of ``Q(X)``, at most
+``Q(x_max)``, so it is used only at low orders on a bounded spectrum.
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ __all__ = [
     "pade_error_bound",
     "pade_order_for",
     "pade_partial_fractions",
+    "pade_polynomials",
     "taylor_coefficients",
 ]
 
@@ -53,6 +65,19 @@ def pade_partial_fractions(m: int) -> tuple[float, tuple[float, ...], tuple[floa
         shifts.append(math.tan(phi) ** 2)
         weights.append(2.0 / (p * c * c))
     return 1.0 / p, tuple(shifts), tuple(weights)
+
+
+@cache
+def pade_polynomials(m: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Return ``(P, Q)``, coefficients in ascending powers, with ``r_m = P / Q``."""
+    if m < 1:
+        msg = f"Padé order must be >= 1, got {m}"
+        raise ValueError(msg)
+    p = 2 * m + 1
+    return (
+        tuple(math.comb(p, 2 * j + 1) for j in range(m + 1)),
+        tuple(math.comb(p, 2 * j) for j in range(m + 1)),
+    )
 
 
 def pade_error_bound(m: int, cond: float) -> float:

@@ -11,7 +11,15 @@ Three ways, chosen by ``Options.backward``:
         d(A^(1/2))  = s^(-1/2) (c dA + sum a_k d_k R_k dA R_k)
         d(A^(-1/2)) = -s^(-3/2) sum a_k R_k dA R_k
 
-    2m matrix products, no iteration.
+    2m matrix products, no iteration. For the product form ``r_m = Q^-1 P``
+    (Hermitian input) the derivative at the Hermitian ``X = A/s`` is
+    self-adjoint, so the same map serves the JVP and the VJP::
+
+        dU = X E + E X = He(X E),  d(U^2) = He(U dU)      (He(M) = M + M^H)
+        dP = dP_e + E P_o + X dP_o   (and dQ alike)
+        d r_m = Q^-1 (dP - dQ r_m)
+
+    with ``E = dA / s``: 8 products for the inverse root, 10 for the root.
 ``"lyapunov"``
     The paper's: ``Y dY + dY Y = dA`` for ``Y = A^(1/2)``; for ``Z = A^(-1/2)``,
     ``Z dZ + dZ Z = -Z^2 dA Z^2``; solved by the Newton–Schulz sign iteration
@@ -31,7 +39,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._coefficients import pade_partial_fractions
-from ._forward import root_of_eigenvalues
+from ._forward import pade_product_parts, root_of_eigenvalues
 from ._ops import Ops
 from ._options import Options
 from ._sign import sign_sylvester
@@ -71,6 +79,8 @@ def _derivative(T: Array, A: Array, out: Array, res: Any, opt: Options, ops: Ops
 
 def _rational(T: Array, res: Any, opt: Options, ops: Ops, *, adjoint: bool) -> Array:
     xp = ops.xp
+    if opt.pade_form == "product":
+        return _rational_product(T, res, opt, ops)
     R, s = res
     if adjoint and not opt.hermitian:
         R = ops.mH(R)
@@ -81,6 +91,41 @@ def _rational(T: Array, res: Any, opt: Options, ops: Ops, *, adjoint: bool) -> A
     if opt.inverse:
         return -xp.sum(a * RTR, axis=0) / (s * xp.sqrt(s))
     return (c * T + xp.sum((a * d) * RTR, axis=0)) / xp.sqrt(s)
+
+
+def _rational_product(T: Array, res: Any, opt: Options, ops: Ops) -> Array:
+    xp = ops.xp
+    X, B, Qi, Yi, *S, s = res
+    k = len(S)
+    n = X.shape[-1]
+    pe, qe, po, qo = pade_product_parts(opt.order)
+    E = T / s
+
+    def he(M: Array) -> Array:
+        return M + ops.mH(M)
+
+    dS = [he(X @ E)]
+    for j in range(2, k + 1):
+        h = j // 2
+        if j % 2 == 0:
+            dS.append(he(S[h - 1] @ dS[h - 1]))
+        else:
+            dS.append(dS[j - 2] @ S[0] + S[j - 2] @ dS[0])
+
+    def dcomb(c: tuple[float, ...]) -> Array:
+        terms = [c[j + 1] * dS[j] for j in range(k) if c[j + 1]]
+        out = terms[0] if terms else xp.zeros_like(dS[0])
+        for term in terms[1:]:
+            out = out + term
+        return out
+
+    M = E @ B + X @ xp.concat([dcomb(po), dcomb(qo)], axis=-1)
+    dP = dcomb(pe) + M[..., :n]
+    dQ = dcomb(qe) + M[..., n:]
+    dYi = Qi @ (dP - dQ @ Yi)
+    if opt.inverse:
+        return ops.hermitian_part(dYi) / xp.sqrt(s)
+    return ops.hermitian_part(E @ Yi + X @ dYi) * xp.sqrt(s)
 
 
 def _lyapunov(T: Array, out: Array, opt: Options, ops: Ops, *, adjoint: bool) -> Array:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BACKWARDS", "METHODS", "SCALINGS", "Options"]
+__all__ = ["BACKWARDS", "METHODS", "PADE_FORMS", "SCALINGS", "Options"]
 
 METHODS = ("pade", "taylor", "newton_schulz", "eigh", "auto")
 BACKWARDS = ("auto", "rational", "lyapunov", "eigh")
 SCALINGS = ("frobenius", "mean", "estimate")
+PADE_FORMS = ("fractions", "product")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,10 @@ class Options:
         Input is Hermitian positive (semi)definite.
     scaling : str
         How ``A`` is normalised before the approximation (see ``_forward``).
+    pade_form : str
+        How ``method="pade"`` evaluates the approximant: ``"fractions"`` (m
+        shifted inverses, accurate at any order) or ``"product"`` (one inverse
+        of ``Q(A_n)``, low orders of Hermitian input; see ``_forward``).
     """
 
     inverse: bool
@@ -40,3 +45,4 @@ class Options:
     bwd_iters: int
     hermitian: bool
     scaling: str
+    pade_form: str = "fractions"

@@ -26,7 +26,13 @@ class TorchOps(Ops):
 
     def hpd_inv(self, a: torch.Tensor) -> torch.Tensor:
         # Cholesky: half the flops of LU, and not affected by pytorch#181570
-        return torch.cholesky_inverse(torch.linalg.cholesky(a))
+        L, info = torch.linalg.cholesky_ex(a)
+        if not _is_traced(a) and bool(info.any()):
+            if bool(torch.isfinite(a).all()):
+                torch.linalg.cholesky(a)  # raises torch's own error: not positive definite
+            # NaN/Inf input passed with check_finite=False: let it show in the result
+            return torch.full_like(a, float("nan"))
+        return torch.cholesky_inverse(L)
 
     def inv(self, a: torch.Tensor) -> torch.Tensor:
         if _lu_bug_applies(a):
