@@ -1,31 +1,54 @@
 """pytest-benchmark suite on the same harness as ``python -m matsqrt bench``.
 
-Run: ``pytest benchmarks/bench_matsqrt.py --benchmark-group-by=param:shape`` (not part of the
-test suite; timings are never asserted). Compare methods within one run: the group table gives
-the ratios.
+Run: ``pytest benchmarks/bench_matsqrt.py --benchmark-group-by=param:case`` (not part of the test
+suite; timings are never asserted). Each benchmark times one candidate's forward+backward (forward
+only for scipy) on one grid point, built by the harness in :mod:`matsqrt._bench`, so the numbers
+are comparable with the CLI's; save and compare runs with ``--benchmark-save`` /
+``--benchmark-compare``. Select with ``-k``, e.g. ``-k "torch and 64x64"``.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from matsqrt._bench import _candidates, available_backends, make_backend
-from matsqrt.testing import random_spd
+from matsqrt._bench import METHODS, Case, available_backends, make_backend, problem
 
+#: (batch, n): the shapes of the performance page
 SHAPES = [(256, 32), (64, 64), (8, 256)]
-METHODS = ["pade", "paper", "eigh", "newton_schulz", "taylor"]
+COND = 100.0
+DTYPE = "float32"
+
+_backends: dict[str, object] = {}
 
 
-@pytest.mark.parametrize("backend", available_backends())
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
+def _backend(name: str):
+    if name not in _backends:
+        _backends[name] = make_backend(name)
+    return _backends[name]
+
+
 @pytest.mark.parametrize("method", METHODS)
-def test_forward_backward(benchmark, backend, shape, method):
-    be = make_backend(backend)
-    batch, n = shape
-    A_np = random_spd((batch, n), 1e2, dtype=np.float32, seed=0)
-    G_np = np.random.default_rng(1).standard_normal(A_np.shape).astype(np.float32)
-    _, fwdbwd = _candidates(be, [method], A_np)[method]
-    A, G = be.convert(A_np), be.convert(G_np)
-    be.sync(fwdbwd(A, G))  # warm-up / compile
-    benchmark(lambda: be.sync(fwdbwd(A, G)))
+@pytest.mark.parametrize(
+    "case",
+    [Case(b, n, batch, DTYPE, COND) for b in available_backends() for batch, n in SHAPES],
+    ids=lambda c: f"{c.backend}-{c.batch}x{c.n}",
+)
+def test_forward_backward(benchmark, case, method):
+    be = _backend(case.backend)
+    A_np, G_np = problem(case)
+    with be.context():
+        A, G = be.asarray(A_np), be.asarray(G_np)
+        cand = be.candidate(method, A, case.dtype)
+        if cand is None:
+            pytest.skip(f"{method} is not available on {case.backend}")
+        if cand.fwdbwd is None:
+
+            def call():
+                return cand.fwd(A_np if cand.numpy_input else A)
+        else:
+
+            def call():
+                return be.sync(cand.fwdbwd(A, G))
+
+        call()  # warm-up / compile
+        benchmark(call)

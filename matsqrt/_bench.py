@@ -1,296 +1,833 @@
-"""The benchmark harness behind ``python -m matsqrt bench``.
+"""The benchmark harness behind ``python -m matsqrt bench`` and ``benchmarks/``.
 
-Paired round-robin timing: in every round each candidate runs once, in the same
-order, and the reported time is the median over rounds. Every time comes with
-the error of the same call against an eigh-based float64 reference, and with
-"matmul-equivalents": the time over the time of one batched matmul of the same
-shape, measured in the same rounds.
+One grid point (a :class:`Case`: backend, n, batch, dtype, condition number)
+is measured by :func:`measure`:
+
+* every candidate (a matsqrt method, or a baseline) is run once to warm up
+  (and compile, for JAX), and its result is checked: the relative Frobenius
+  error of ``Y`` against an eigh-based float64 reference, and of the gradient
+  of ``<G, Y>`` (a fixed random ``G``) against the exact Daleckii–Krein
+  gradient in float64. Hermitian input: both gradients are compared by their
+  Hermitian parts (the only part that acts on Hermitian perturbations).
+  A candidate that raises is recorded as failed; warnings it gives (e.g. an
+  ``AccuracyWarning`` for a ``tol`` out of reach) are recorded with it;
+* then ``rounds`` paired round-robin rounds: in each round every candidate's
+  forward, every candidate's forward+backward and one batched matmul of the
+  same shape (``A @ A``) run once each, in an order rotated from round to
+  round. Each timing repeats a call enough times to last about
+  ``MIN_TIME`` (calibrated during the warm-up). Times, ratios to the
+  published algorithm and to eigh-root, and "matmul-equivalents" (time over
+  the matmul's time) are medians over the rounds of per-round values, so a
+  machine-wide slowdown during one round cancels out of the ratios. A grid
+  point whose rounds would take longer than ``CASE_BUDGET`` gets fewer rounds
+  (at least ``MIN_ROUNDS``); ``Result.rounds`` says how many.
+
+Backward passes: torch autograd (``torch.autograd.grad``), ``jax.vjp``
+under ``jax.jit``, and for NumPy / CuPy the explicit VJP of the core (what
+:func:`matsqrt.sqrtm_vjp` runs, with the options autodiff would use).
+The matsqrt candidates call the public :func:`matsqrt.sqrtm` (validation
+included); on JAX, ``tol=`` (which reads values) resolves the order once from
+the input, eagerly, and the resolved computation runs under ``jit``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
+import platform
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from . import _core
-from ._core import Options
 from .testing import random_spd, rel_error
 
-__all__ = ["Result", "run_grid"]
+__all__ = [
+    "BACKENDS",
+    "BASELINES",
+    "METHODS",
+    "Backend",
+    "Candidate",
+    "Case",
+    "Result",
+    "as_dicts",
+    "available_backends",
+    "exact_root_and_gradient",
+    "format_sweep",
+    "format_table",
+    "grid",
+    "limit_threads",
+    "machine_info",
+    "make_backend",
+    "measure",
+    "problem",
+    "run_grid",
+]
 
-METHODS = ("pade", "taylor", "newton_schulz", "eigh", "paper", "scipy")
+#: matsqrt methods, then baselines (order of the table)
+MATSQRT_METHODS = ("pade", "pade+tol", "taylor", "newton_schulz", "eigh")
+BASELINES = ("published", "eigh-root", "scipy")
+METHODS = MATSQRT_METHODS + BASELINES
+BACKENDS = ("numpy", "torch", "jax", "cupy")
+DTYPES = ("float32", "float64")
+
+#: the accurate mode: method="pade" with this tol
+PADE_TOL = {"float32": 1e-6, "float64": 1e-12}
+#: keyword arguments of matsqrt.sqrtm per method (backward="auto" throughout)
+MATSQRT_KWARGS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "pade": lambda dt: {"method": "pade"},
+    "pade+tol": lambda dt: {"method": "pade", "tol": PADE_TOL[dt]},
+    "taylor": lambda dt: {"method": "taylor"},
+    "newton_schulz": lambda dt: {"method": "newton_schulz"},
+    "eigh": lambda dt: {"method": "eigh"},
+}
+#: one timed measurement lasts at least this long (calls repeated)
+MIN_TIME = 2e-3
+#: ... with at most this many calls
+MAX_NUMBER = 200
+#: a grid point's timed rounds are cut (to no fewer than MIN_ROUNDS) to last about this long
+CASE_BUDGET = 8.0
+MIN_ROUNDS = 3
+#: seeds of the test matrices and of the cotangent
+SEED_A, SEED_G = 0, 1
+
+Fn = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One grid point."""
+
+    backend: str
+    n: int
+    batch: int
+    dtype: str
+    cond: float
 
 
 @dataclass
 class Result:
+    """One candidate at one grid point. Times in ms; ``None``: not measured or not finite."""
+
     backend: str
+    device: str
     method: str
     n: int
     batch: int
     dtype: str
     cond: float
-    fwd_ms: float
-    fwdbwd_ms: float | None
-    fwd_matmuls: float
-    fwdbwd_matmuls: float | None
-    err_fwd: float
-    err_grad: float | None
-
-
-def _options(method: str) -> Options:
-    order = {"pade": 5, "taylor": 10, "newton_schulz": 5, "eigh": 1}[method]
-    backward = {"pade": "rational", "eigh": "eigh"}.get(method, "lyapunov")
-    scaling = "mean" if method == "pade" else "frobenius"
-    return Options(False, method, order, backward, 8, True, scaling)
+    fwd_ms: float | None = None
+    fwdbwd_ms: float | None = None
+    matmul_ms: float | None = None
+    fwd_mm: float | None = None
+    fwdbwd_mm: float | None = None
+    fwd_vs_published: float | None = None
+    fwdbwd_vs_published: float | None = None
+    fwd_vs_eigh_root: float | None = None
+    fwdbwd_vs_eigh_root: float | None = None
+    err_fwd: float | None = None
+    err_grad: float | None = None
+    rounds: int = 0
+    error: str | None = None
+    warning: str | None = None
 
 
 @dataclass
-class Backend:
-    """How to run and time the core on one array library."""
+class Candidate:
+    """A forward ``fwd(A) -> Y`` and a forward+backward ``fwdbwd(A, G) -> (Y, dL/dA)``."""
 
-    name: str
-    convert: Callable[[np.ndarray], Any]
-    ops: Any
-    sync: Callable[[Any], Any]
-    jit: Callable[[Callable], Callable]
-    to_numpy: Callable[[Any], np.ndarray]
+    fwd: Fn
+    fwdbwd: Fn | None = None
+    numpy_input: bool = False  # scipy: takes and returns NumPy arrays
+
+
+# -- backends ------------------------------------------------------------------------------
+
+
+def _importable(name: str) -> bool:
+    """Installed (found without importing it: torch and JAX take seconds to import)."""
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def _cupy_usable() -> bool:
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # ImportError, or a CUDA runtime error without a GPU
+        return False
 
 
 def available_backends() -> list[str]:
+    """The backends this machine can run: numpy, and torch / jax / cupy where usable."""
     names = ["numpy"]
-    for mod in ("torch", "jax"):
-        try:
-            __import__(mod)
-        except ImportError:
-            continue
-        names.append(mod)
+    names += [m for m in ("torch", "jax") if _importable(m)]
+    if _cupy_usable():
+        names.append("cupy")
     return names
 
 
-def make_backend(name: str) -> Backend:
-    if name == "numpy":
+class Backend:
+    """How to convert, synchronise and differentiate on one array library.
+
+    NumPy and CuPy (no autodiff): the explicit VJP of the core.
+    """
+
+    name = "numpy"
+
+    def __init__(self) -> None:
         import array_api_compat.numpy as xp
 
-        return Backend("numpy", np.asarray, _core.Ops(xp), lambda x: x, lambda f: f, np.asarray)
-    if name == "torch":
-        import array_api_compat.torch as xp
+        self.xp = xp
+        self.device = "cpu"
+
+    def asarray(self, x: np.ndarray) -> Any:
+        return x
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        return np.asarray(x)
+
+    def sync(self, x: Any) -> Any:
+        return x
+
+    def context(self) -> contextlib.AbstractContextManager[Any]:
+        return contextlib.nullcontext()
+
+    def jit(self, f: Fn) -> Fn:
+        return f
+
+    # -- candidates ------------------------------------------------------------
+    def matmul(self) -> Fn:
+        return self.jit(lambda a: a @ a)
+
+    def candidate(self, method: str, A: Any, dtype: str) -> Candidate | None:
+        """The candidate for ``method`` on inputs like ``A``; ``None`` where this backend cannot run it.
+
+        ``A`` is used only where options must be resolved from values before tracing (JAX ``tol=``).
+        """
+        if method in MATSQRT_METHODS:
+            return self._matsqrt(MATSQRT_KWARGS[method](dtype), A)
+        if method == "published":
+            return self._published()
+        if method == "eigh-root":
+            return self._eigh_root()
+        if method == "scipy":
+            return self._scipy()
+        msg = f"unknown method {method!r}; choose from {', '.join(METHODS)}"
+        raise ValueError(msg)
+
+    def _matsqrt(self, kw: dict[str, Any], A: Any) -> Candidate:
+        import matsqrt
+
+        def fwd(A: Any) -> Any:
+            return matsqrt.sqrtm(A, **kw)
+
+        def fwdbwd(A: Any, G: Any) -> Any:
+            return _core_value_and_vjp(A, G, kw)
+
+        return Candidate(fwd, fwdbwd)
+
+    def _published(self) -> Candidate:
+        from ._reference import published_sqrtm, published_sqrtm_vjp
+
+        def fwdbwd(A: Any, G: Any) -> Any:
+            Y = published_sqrtm(A)
+            return Y, published_sqrtm_vjp(A, Y, G)
+
+        return Candidate(published_sqrtm, fwdbwd)
+
+    def _eigh_root(self) -> Candidate:
+        from ._reference import eigh_root, eigh_root_value_and_vjp
+
+        return Candidate(eigh_root, eigh_root_value_and_vjp)
+
+    def _scipy(self) -> Candidate | None:
+        try:
+            import scipy.linalg as sl
+        except ImportError:
+            return None
+
+        def fwd(A: np.ndarray) -> np.ndarray:
+            flat = A.reshape(-1, *A.shape[-2:])
+            return np.stack([sl.sqrtm(a) for a in flat]).reshape(A.shape)
+
+        return Candidate(fwd, None, numpy_input=True)
+
+
+def _core_value_and_vjp(A: Any, G: Any, kw: dict[str, Any]) -> tuple[Any, Any]:
+    """``(Y, dL/dA)`` for libraries without autodiff: what ``sqrtm`` + ``sqrtm_vjp`` run.
+
+    The options are resolved as :func:`matsqrt.sqrtm` resolves them (so the default
+    Padé uses the rational backward, reusing the forward's inverses).
+    """
+    from . import _core
+    from ._validation import as_array, check_finite_values, check_matrix, resolve_options
+    from .backends import adapter_for
+
+    A, xp = as_array(A)
+    check_matrix(A)
+    adapter = adapter_for(xp, A)
+    check_finite_values(A, adapter.ops)
+    opt = resolve_options(
+        A,
+        adapter.ops,
+        inverse=False,
+        method=kw["method"],
+        order=None,
+        tol=kw.get("tol"),
+        backward="auto",
+        hermitian=True,
+        accelerator=adapter.accelerator,
+    )
+    Y, res = _core.forward(A, opt, adapter.ops)
+    return Y, _core.vjp(G, A, Y, res, opt, adapter.ops)
+
+
+class CupyBackend(Backend):
+    name = "cupy"
+
+    def __init__(self) -> None:
+        import array_api_compat.cupy as xp
+        import cupy
+
+        self.xp = xp
+        self._cp = cupy
+        self.device = f"cuda:{cupy.cuda.Device().id}"
+
+    def asarray(self, x: np.ndarray) -> Any:
+        return self._cp.asarray(x)
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        return self._cp.asnumpy(x)
+
+    def sync(self, x: Any) -> Any:
+        self._cp.cuda.Device().synchronize()
+        return x
+
+    def _scipy(self) -> Candidate | None:
+        return None
+
+
+class TorchBackend(Backend):
+    """torch on CUDA when available, else CPU; backward by ``torch.autograd.grad``."""
+
+    name = "torch"
+
+    def __init__(self) -> None:
         import torch
 
-        from .backends._torch import TorchOps
+        self._torch = torch
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
 
-        def sync(x: Any) -> Any:
-            if torch.cuda.is_available():
-                torch.cuda.synchronize()
-            return x
+    def asarray(self, x: np.ndarray) -> Any:
+        return self._torch.as_tensor(x, device=self.device)
 
-        return Backend("torch", torch.as_tensor, TorchOps(xp), sync, lambda f: f, lambda x: x.cpu().numpy())
-    if name == "jax":
+    def to_numpy(self, x: Any) -> np.ndarray:
+        return x.detach().cpu().numpy()
+
+    def sync(self, x: Any) -> Any:
+        if self.device != "cpu":
+            self._torch.cuda.synchronize()
+        return x
+
+    def _autograd(self, f: Fn) -> Fn:
+        torch = self._torch
+
+        def fwdbwd(A: Any, G: Any) -> tuple[Any, Any]:
+            A = A.detach().requires_grad_(True)
+            Y = f(A)
+            (g,) = torch.autograd.grad(Y, A, G)
+            return Y.detach(), g
+
+        return fwdbwd
+
+    def _matsqrt(self, kw: dict[str, Any], A: Any) -> Candidate:
+        import matsqrt
+
+        def fwd(A: Any) -> Any:
+            return matsqrt.sqrtm(A, **kw)
+
+        return Candidate(fwd, self._autograd(fwd))
+
+    def _published(self) -> Candidate:
+        from ._reference import published_torch
+
+        fn = published_torch()
+
+        def fwd(A: Any) -> Any:
+            return fn.apply(A, False)
+
+        return Candidate(fwd, self._autograd(fwd))
+
+    def _eigh_root(self) -> Candidate:
+        from ._reference import eigh_root
+
+        return Candidate(eigh_root, self._autograd(eigh_root))
+
+    def _scipy(self) -> Candidate | None:
+        return None
+
+
+class JaxBackend(Backend):
+    """JAX on its default device; everything under ``jax.jit`` (but ``tol=``, which needs values)."""
+
+    name = "jax"
+
+    def __init__(self) -> None:
         import jax
         import jax.numpy as jnp
 
-        from .backends._jax import JaxOps
+        self._jax = jax
+        self._jnp = jnp
+        self.device = str(jax.devices()[0].platform)
 
-        ops = JaxOps(jnp)
-        ops.eager = False
-        return Backend(
-            "jax", jnp.asarray, ops, lambda x: jax.block_until_ready(x), jax.jit, lambda x: np.asarray(x)
-        )
-    msg = f"unknown backend {name!r}"
-    raise ValueError(msg)
+    def context(self) -> contextlib.AbstractContextManager[Any]:
+        # float64 needs x64; scoped, so the process's JAX configuration is unchanged
+        return self._jax.enable_x64(True)
+
+    def asarray(self, x: np.ndarray) -> Any:
+        return self._jax.device_put(x)
+
+    def sync(self, x: Any) -> Any:
+        return self._jax.block_until_ready(x)
+
+    def jit(self, f: Fn) -> Fn:
+        return self._jax.jit(f)
+
+    def _vjp(self, f: Fn) -> Fn:
+        jax = self._jax
+
+        def fwdbwd(A: Any, G: Any) -> tuple[Any, Any]:
+            Y, pull = jax.vjp(f, A)
+            return Y, pull(G)[0]
+
+        return jax.jit(fwdbwd)
+
+    def _matsqrt(self, kw: dict[str, Any], A: Any) -> Candidate:
+        import matsqrt
+
+        def fwd(A: Any) -> Any:
+            return matsqrt.sqrtm(A, **kw)
+
+        if "tol" in kw:
+            # tol= reads the values of A, which jit cannot: choose the order from this A once,
+            # eagerly (as a user would), then run the resolved options under jit
+            from ._validation import resolve_options
+            from .backends import adapter_for
+
+            adapter = adapter_for(self._jnp, A)
+            opt = resolve_options(
+                A,
+                adapter.ops,
+                inverse=False,
+                method=kw["method"],
+                order=None,
+                tol=kw["tol"],
+                backward="auto",
+                hermitian=True,
+                accelerator=adapter.accelerator,
+            )
+
+            def fwd(A: Any) -> Any:
+                return adapter_for(self._jnp, A).root(A, opt)
+
+        return Candidate(self.jit(fwd), self._vjp(fwd))
+
+    def _published(self) -> Candidate:
+        from ._reference import published_jax
+
+        fn = published_jax(False)
+        return Candidate(self.jit(fn), self._vjp(fn))
+
+    def _eigh_root(self) -> Candidate:
+        from ._reference import eigh_root
+
+        return Candidate(self.jit(eigh_root), self._vjp(eigh_root))
+
+    def _scipy(self) -> Candidate | None:
+        return None
 
 
-def _candidates(be: Backend, methods: Iterable[str], A: np.ndarray) -> dict[str, tuple[Callable, Callable | None]]:
-    from ._reference import published_forward, published_vjp
-
-    ops = be.ops
-    out: dict[str, tuple[Callable, Callable | None]] = {}
-    for m in methods:
-        if m == "scipy":
-            if be.name != "numpy":
-                continue
-            try:
-                import scipy.linalg as sl
-            except ImportError:
-                continue
-
-            def fwd_scipy(a: Any) -> Any:
-                return np.stack([sl.sqrtm(x) for x in a.reshape(-1, *a.shape[-2:])]).reshape(a.shape)
-
-            out[m] = (fwd_scipy, None)
-        elif m == "paper":
-
-            def fwd_p(a: Any) -> Any:
-                return published_forward(a, ops)
-
-            def fwdbwd_p(a: Any, g: Any) -> Any:
-                y = published_forward(a, ops)
-                return published_vjp(y, g, ops), y
-
-            out[m] = (be.jit(fwd_p), be.jit(fwdbwd_p))
-        else:
-            opt = _options(m)
-
-            def fwd(a: Any, opt: Options = opt) -> Any:
-                return _core.forward(a, opt, ops)[0]
-
-            def fwdbwd(a: Any, g: Any, opt: Options = opt) -> Any:
-                y, res = _core.forward(a, opt, ops)
-                return _core.vjp(g, a, y, res, opt, ops), y
-
-            out[m] = (be.jit(fwd), be.jit(fwdbwd))
-    return out
+def make_backend(name: str) -> Backend:
+    """The :class:`Backend` called ``name`` (imports its library)."""
+    classes = {"numpy": Backend, "torch": TorchBackend, "jax": JaxBackend, "cupy": CupyBackend}
+    if name not in classes:
+        msg = f"unknown backend {name!r}; choose from {', '.join(BACKENDS)}"
+        raise ValueError(msg)
+    return classes[name]()
 
 
-def _exact(A: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+# -- references ------------------------------------------------------------------------------
+
+
+def problem(case: Case) -> tuple[np.ndarray, np.ndarray]:
+    """``(A, G)`` of the case, in its dtype: ``random_spd`` matrices and a fixed random ``G``."""
+    A = random_spd((case.batch, case.n), case.cond, dtype=case.dtype, seed=SEED_A)
+    G = np.random.default_rng(SEED_G).standard_normal(A.shape).astype(case.dtype)
+    return A, G
+
+
+def exact_root_and_gradient(A: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 ``A^(1/2)`` (eigh) and the Daleckii–Krein gradient of ``<G, A^(1/2)>``.
+
+    The gradient is the Hermitian one (``G`` replaced by its Hermitian part).
+    Eigenvalues that rounding made negative are clipped to 0.
+    """
     w, V = np.linalg.eigh(A.astype(np.float64))
     r = np.sqrt(np.clip(w, 0, None))
-    Y = (V * r[..., None, :]) @ np.swapaxes(V, -1, -2)
-    D = 1 / (r[..., :, None] + r[..., None, :])
     Vt = np.swapaxes(V, -1, -2)
-    Gs = G.astype(np.float64)
-    Gs = (Gs + np.swapaxes(Gs, -1, -2)) / 2  # gradients of functions of symmetric matrices
+    Y = (V * r[..., None, :]) @ Vt
+    with np.errstate(divide="ignore", invalid="ignore"):
+        D = 1 / (r[..., :, None] + r[..., None, :])
+    Gs = _sym(G.astype(np.float64))
     return Y, V @ ((Vt @ Gs @ V) * D) @ Vt
 
 
-def run_grid(
-    *,
+def _sym(X: np.ndarray) -> np.ndarray:
+    return (X + np.swapaxes(X, -1, -2)) / 2
+
+
+def _error(X: np.ndarray, ref: np.ndarray) -> float | None:
+    with np.errstate(all="ignore"):
+        e = rel_error(np.real_if_close(X), ref)
+    return e if math.isfinite(e) else None
+
+
+# -- timing -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Timer:
+    key: tuple[str, str]  # (method, "fwd" | "fwdbwd" | "matmul")
+    call: Callable[[], Any]
+    number: int = 1
+    first: float = 0.0
+    times: list[float] = field(default_factory=list)
+
+    def run(self) -> float:
+        t0 = time.perf_counter()
+        for _ in range(self.number):
+            self.call()
+        return (time.perf_counter() - t0) / self.number
+
+    def warm_up(self, calibrate: bool = False) -> Any:
+        """One call; its output. ``calibrate``: choose ``number`` from its time."""
+        t0 = time.perf_counter()
+        out = self.call()
+        if calibrate:
+            self.first = time.perf_counter() - t0
+            self.number = max(1, min(MAX_NUMBER, math.ceil(MIN_TIME / max(self.first, 1e-9))))
+        return out
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:120]}" if text else type(exc).__name__
+
+
+def measure(
+    be: Backend, case: Case, methods: Iterable[str], rounds: int = 5, *, timing: bool = True
+) -> list[Result]:
+    """Measure every method at one grid point (see the module docstring).
+
+    ``timing=False`` (or ``rounds=0``) checks errors only: one call each, no times.
+    """
+    methods = list(methods)
+    timing = timing and rounds > 0
+    A_np, G_np = problem(case)
+    Y_ref, g_ref = exact_root_and_gradient(A_np, G_np)
+    results: dict[str, Result] = {}
+    timers: list[_Timer] = []
+    with be.context():
+        A, G = be.asarray(A_np), be.asarray(G_np)
+        for m in methods:
+            r = Result(be.name, be.device, m, case.n, case.batch, case.dtype, case.cond)
+            results[m] = r
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    timers += _check(be, m, r, A, G, A_np, Y_ref, g_ref, timing)
+                except Exception as exc:  # a failing candidate is a result, not a crash
+                    r.error = _describe(exc)
+            if caught:
+                r.warning = "; ".join(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+        if timing and timers:
+            mm = be.matmul()
+            timers.append(_Timer(("matmul", "matmul"), lambda: be.sync(mm(A))))
+            timers[-1].warm_up()
+            timers[-1].warm_up(calibrate=True)
+            per_round = sum(t.number * t.first for t in timers)
+            if per_round * rounds > CASE_BUDGET:
+                rounds = max(min(rounds, MIN_ROUNDS), int(CASE_BUDGET / per_round))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # seen during the checks; not again at every call
+                _round_robin(timers, rounds)
+            _summarise(results, timers, rounds)
+    return list(results.values())
+
+
+def _check(
+    be: Backend,
+    m: str,
+    r: Result,
+    A: Any,
+    G: Any,
+    A_np: np.ndarray,
+    Y_ref: np.ndarray,
+    g_ref: np.ndarray,
+    timing: bool,
+) -> list[_Timer]:
+    """Run candidate ``m`` once (compiling it), record its errors in ``r``; return its timers."""
+    cand = be.candidate(m, A, r.dtype)
+    if cand is None:
+        r.error = f"not available on {be.name}"
+        return []
+    a = A_np if cand.numpy_input else A
+    to_np = np.asarray if cand.numpy_input else be.to_numpy
+    timers = [_Timer((m, "fwd"), lambda: be.sync(cand.fwd(a)))]
+    r.err_fwd = _error(to_np(timers[0].warm_up()), Y_ref)
+    if cand.fwdbwd is not None:
+        timers.append(_Timer((m, "fwdbwd"), lambda: be.sync(cand.fwdbwd(A, G))))
+        _, g = timers[1].warm_up()
+        r.err_grad = _error(_sym(be.to_numpy(g)), g_ref)
+    if timing:
+        for t in timers:
+            t.warm_up(calibrate=True)
+        return timers
+    return []
+
+
+def _round_robin(timers: list[_Timer], rounds: int) -> None:
+    k = len(timers)
+    for r in range(rounds):
+        for i in range(k):
+            t = timers[(i + r) % k]  # rotate the order from round to round
+            t.times.append(t.run())
+
+
+def _summarise(results: dict[str, Result], timers: list[_Timer], rounds: int) -> None:
+    by = {t.key: t.times for t in timers}
+    mm = by.get(("matmul", "matmul"), [])
+
+    def paired(a: list[float], b: list[float]) -> float | None:
+        if len(a) != len(b) or not a:
+            return None
+        return statistics.median(x / y for x, y in zip(a, b, strict=True))
+
+    for m, r in results.items():
+        f, fb = by.get((m, "fwd"), []), by.get((m, "fwdbwd"), [])
+        if not f:
+            continue
+        r.rounds = rounds
+        r.fwd_ms = 1e3 * statistics.median(f)
+        r.fwdbwd_ms = 1e3 * statistics.median(fb) if fb else None
+        r.matmul_ms = 1e3 * statistics.median(mm) if mm else None
+        r.fwd_mm, r.fwdbwd_mm = paired(f, mm), paired(fb, mm)
+        pf, pfb = by.get(("published", "fwd"), []), by.get(("published", "fwdbwd"), [])
+        ef, efb = by.get(("eigh-root", "fwd"), []), by.get(("eigh-root", "fwdbwd"), [])
+        r.fwd_vs_published, r.fwdbwd_vs_published = paired(f, pf), paired(fb, pfb)
+        r.fwd_vs_eigh_root, r.fwdbwd_vs_eigh_root = paired(f, ef), paired(fb, efb)
+
+
+def grid(
+    backends: Iterable[str],
     ns: Iterable[int],
     batches: Iterable[int],
     dtypes: Iterable[str],
     conds: Iterable[float],
+) -> list[Case]:
+    """The cases of a grid, backend-major."""
+    return [
+        Case(b, n, batch, dt, float(c))
+        for b in backends
+        for dt in dtypes
+        for c in conds
+        for n in ns
+        for batch in batches
+    ]
+
+
+def run_grid(
+    cases: Iterable[Case],
     methods: Iterable[str],
-    backends: Iterable[str] = ("numpy",),
+    *,
     rounds: int = 5,
-    progress: Callable[[int], Any] | None = None,
+    timing: bool = True,
+    progress: Callable[[Case], Any] | None = None,
 ) -> list[Result]:
-    """Time and measure every method on every backend and grid point."""
-    results = []
-    for bname in backends:
-        be = make_backend(bname)
-        for dtype in dtypes:
-            for cond in conds:
-                for n in ns:
-                    for batch in batches:
-                        results.extend(_measure(be, methods, n, batch, dtype, cond, rounds))
-                        if progress is not None:
-                            progress(1)
-    return results
+    """:func:`measure` every case (backends are created once each)."""
+    methods = list(methods)
+    made: dict[str, Backend] = {}
+    out: list[Result] = []
+    for case in cases:
+        be = made.get(case.backend) or made.setdefault(case.backend, make_backend(case.backend))
+        out.extend(measure(be, case, methods, rounds, timing=timing))
+        if progress is not None:
+            progress(case)
+    return out
 
 
-def _measure(be: Backend, methods: Iterable[str], n: int, batch: int, dtype: str, cond: float, rounds: int) -> list[Result]:
-    A_np = random_spd((batch, n), cond, dtype=dtype, seed=0)
-    G_np = np.random.default_rng(1).standard_normal(A_np.shape).astype(dtype)
-    Yx, gx = _exact(A_np, G_np)
-    A, G = be.convert(A_np), be.convert(G_np)
-    cands = _candidates(be, methods, A_np)
-    times: dict[str, list[float]] = {k: [] for k in cands}
-    times_b: dict[str, list[float]] = {k: [] for k in cands}
-    mm: list[float] = []
-    outputs: dict[str, Any] = {}
-    matmul = be.jit(lambda a: a @ a)
-    for r in range(rounds + 1):  # round 0 warms up (and compiles)
-        t0 = time.perf_counter()
-        be.sync(matmul(A))
-        t_mm = time.perf_counter() - t0
-        for k, (f, fb) in cands.items():
-            a = A_np if k == "scipy" else A
-            t0 = time.perf_counter()
-            y = be.sync(f(a))
-            t1 = time.perf_counter()
-            g = be.sync(fb(A, G)) if fb is not None else None
-            t2 = time.perf_counter()
-            if r:
-                times[k].append(t1 - t0)
-                if fb is not None:
-                    times_b[k].append(t2 - t1)
-            outputs[k] = (y, g)
-        if r:
-            mm.append(t_mm)
-    t_mm = statistics.median(mm)
-    out = []
-    for k in cands:
-        y, g = outputs[k]
-        tf = statistics.median(times[k])
-        tb = statistics.median(times_b[k]) if times_b[k] else None
-        y_np = np.asarray(y) if k == "scipy" else be.to_numpy(y)
-        out.append(
-            Result(
-                backend=be.name,
-                method=k,
-                n=n,
-                batch=batch,
-                dtype=dtype,
-                cond=cond,
-                fwd_ms=tf * 1e3,
-                fwdbwd_ms=tb * 1e3 if tb is not None else None,
-                fwd_matmuls=tf / t_mm,
-                fwdbwd_matmuls=tb / t_mm if tb is not None else None,
-                err_fwd=rel_error(np.real_if_close(y_np), Yx),
-                err_grad=rel_error(be.to_numpy(g[0]), gx) if g is not None else None,
-            )
+# -- reporting --------------------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, Any]:
+    """Where the numbers come from: CPU, thread counts, library versions."""
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
+    for mod in ("scipy", "torch", "jax", "cupy"):
+        m = sys.modules.get(mod)
+        if m is not None:
+            info[mod] = getattr(m, "__version__", "?")
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        info["torch_threads"] = torch.get_num_threads()
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        pass
+    else:
+        info["blas_threads"] = sorted(
+            {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
         )
-    return out
+    return info
 
 
-def _ratios(results: list[Result]) -> dict[int, tuple[float | None, float | None]]:
-    """Per result: time over the published algorithm's and over eigh's, same grid point.
+def limit_threads(n: int, backends: Iterable[str]) -> contextlib.AbstractContextManager[Any]:
+    """Use ``n`` threads: BLAS/OpenMP pools (threadpoolctl, if installed) and torch.
 
-    Forward + backward times where both have them, else forward times.
+    On a loaded machine, BLAS and OpenMP threads that spin at barriers while a
+    sibling is descheduled make small factorisations 10-100x slower; one thread
+    per process gives stable numbers there. JAX's thread pool is fixed at import
+    (``XLA_FLAGS``) and is not changed.
     """
-    def key(r: Result) -> tuple:
-        return (r.backend, r.dtype, r.cond, r.n, r.batch)
+    if "torch" in backends:
+        import torch
 
-    def t(r: Result, like: Result) -> float:
-        return r.fwdbwd_ms if (r.fwdbwd_ms is not None and like.fwdbwd_ms is not None) else r.fwd_ms
+        torch.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=n)
 
-    by = {(key(r), r.method): r for r in results}
-    out = {}
-    for i, r in enumerate(results):
-        ratios = []
-        for base in ("paper", "eigh"):
-            b = by.get((key(r), base))
-            ratios.append(t(r, b) / t(b, r) if b is not None else None)
-        out[i] = (ratios[0], ratios[1])
-    return out
+
+def as_dicts(results: Iterable[Result]) -> list[dict[str, Any]]:
+    """Results as JSON-ready dicts (non-finite numbers become ``None``)."""
+    rows = []
+    for r in results:
+        d = asdict(r)
+        for k, v in d.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                d[k] = None
+        rows.append(d)
+    return rows
+
+
+def _fmt(v: float | None, spec: str, width: int) -> str:
+    return f"{'-':>{width}}" if v is None else f"{v:{width}{spec}}"
 
 
 def format_table(results: list[Result]) -> str:
-    head = f"{'backend':7} {'dtype':8} {'cond':>7} {'n':>5} {'batch':>5} {'method':14} {'fwd ms':>9} {'fwd+bwd ms':>11} {'mm-eq':>7} {'/paper':>7} {'/eigh':>7} {'err Y':>9} {'err grad':>9}"
-    lines = [head, "-" * len(head)]
-    ratios = _ratios(results)
-    for i, r in enumerate(results):
-        rp, re = (f"{v:7.2f}" if v is not None else f"{'-':>7}" for v in ratios[i])
-        fb = f"{r.fwdbwd_ms:11.3f}" if r.fwdbwd_ms is not None else f"{'-':>11}"
-        eg = f"{r.err_grad:9.1e}" if r.err_grad is not None else f"{'-':>9}"
+    """A readable table, one block per grid point."""
+    cols = (
+        f"  {'method':14} {'fwd ms':>9} {'f+b ms':>9} {'fwd mm':>7} {'f+b mm':>7} "
+        f"{'fwd/pub':>7} {'f+b/pub':>7} {'f+b/eig':>7} {'err Y':>8} {'err grad':>8}"
+    )
+    lines: list[str] = []
+    key = None
+    for r in results:
+        k = (r.backend, r.device, r.dtype, r.cond, r.n, r.batch)
+        if k != key:
+            key = k
+            mm = f", one matmul {r.matmul_ms:.4f} ms" if r.matmul_ms is not None else ""
+            lines += [
+                "",
+                f"{r.backend} ({r.device}) {r.dtype} cond={r.cond:.0e} batch x n = {r.batch} x {r.n}{mm}",
+                cols,
+            ]
+        if r.error is not None and r.err_fwd is None:
+            lines.append(f"  {r.method:14} {r.error}")
+            continue
         lines.append(
-            f"{r.backend:7} {r.dtype:8} {r.cond:7.0e} {r.n:5d} {r.batch:5d} {r.method:14} {r.fwd_ms:9.3f} {fb} {r.fwd_matmuls:7.1f} {rp} {re} {r.err_fwd:9.1e} {eg}"
+            f"  {r.method:14} {_fmt(r.fwd_ms, '.3f', 9)} {_fmt(r.fwdbwd_ms, '.3f', 9)} "
+            f"{_fmt(r.fwd_mm, '.1f', 7)} {_fmt(r.fwdbwd_mm, '.1f', 7)} "
+            f"{_fmt(r.fwd_vs_published, '.2f', 7)} {_fmt(r.fwdbwd_vs_published, '.2f', 7)} "
+            f"{_fmt(r.fwdbwd_vs_eigh_root, '.2f', 7)} {_fmt(r.err_fwd, '.1e', 8)} {_fmt(r.err_grad, '.1e', 8)}"
+            + (f"  ({r.error})" if r.error else "")
+            + ("  (!)" if r.warning else "")
         )
-    return "\n".join(lines)
+    notes = list(dict.fromkeys(f"(!) {r.method}: {r.warning}" for r in results if r.warning))
+    legend = (
+        "\nms: median over rounds; mm: time / one batched matmul A @ A; /pub, /eig: time ratio to the "
+        "published algorithm\n(Padé [5/5] + 8 sign iterations) and to eigh-root, paired per round; "
+        "err: relative Frobenius error vs float64 eigh\n(gradient of <G, Y>, Hermitian part). "
+        f"pade+tol: tol={PADE_TOL['float32']:g} (float32), {PADE_TOL['float64']:g} (float64)."
+    )
+    return "\n".join(lines).lstrip("\n") + "\n" + "".join(f"\n{n}" for n in notes) + "\n" + legend
 
 
-def as_dicts(results: list[Result]) -> list[dict[str, Any]]:
-    return [asdict(r) for r in results]
+def format_sweep(results: list[Result]) -> str:
+    """Errors against the condition number: one row per method, one column per cond."""
+    conds = sorted({r.cond for r in results})
+    lines = []
+    groups: dict[tuple[Any, ...], list[Result]] = {}
+    for r in results:
+        groups.setdefault((r.backend, r.device, r.dtype, r.n, r.batch), []).append(r)
+    for (b, dev, dt, n, batch), rs in groups.items():
+        lines += ["", f"{b} ({dev}) {dt} batch x n = {batch} x {n}: relative error of Y / of the gradient"]
+        lines.append(f"  {'method':14}" + "".join(f" {c:>17.0e}" for c in conds))
+        for m in dict.fromkeys(r.method for r in rs):
+            by = {r.cond: r for r in rs if r.method == m}
+            cells = []
+            for c in conds:
+                r = by.get(c)
+                if r is None or r.err_fwd is None:
+                    cells.append(f" {'failed' if r is not None and r.error else '-':>17}")
+                else:
+                    g = f"{r.err_grad:.1e}" if r.err_grad is not None else "-"
+                    mark = "!" if r.warning else ""
+                    cells.append(f" {f'{mark}{r.err_fwd:.1e}/{g}':>17}")
+            lines.append(f"  {m:14}" + "".join(cells))
+    if any(r.warning for r in results):
+        lines.append("\n!: the call warned (e.g. AccuracyWarning: tol out of reach); see the JSON output")
+    return "\n".join(lines).lstrip("\n")
 
 
-def progress_bar(total: int, enabled: bool) -> tuple[Callable[[int], Any], Callable[[], None]]:
-    """A tqdm bar when tqdm is installed, else a plain counter on stderr."""
+def progress_bar(total: int, enabled: bool) -> tuple[Callable[[Case], None], Callable[[], None]]:
+    """``(update, close)``: a tqdm bar if installed, else a plain counter on stderr."""
     if not enabled:
-        return (lambda k: None), (lambda: None)
+        return (lambda case: None), (lambda: None)
     try:
         from tqdm import tqdm
     except ImportError:
         done = [0]
 
-        def update(k: int) -> None:
-            done[0] += k
-            print(f"\r{done[0]}/{total} grid points", end="", file=sys.stderr, flush=True)
+        def update(case: Case) -> None:
+            done[0] += 1
+            print(f"\rbench {done[0]}/{total} ({_label(case)})", end="", file=sys.stderr, flush=True)
 
         return update, lambda: print(file=sys.stderr)
-    bar = tqdm(total=total, unit="point", desc="bench", file=sys.stderr)
-    return bar.update, bar.close
+    bar = tqdm(total=total, unit="case", desc="bench", file=sys.stderr, leave=False)
+
+    def update_bar(case: Case) -> None:
+        bar.set_postfix_str(_label(case), refresh=False)
+        bar.update(1)
+
+    return update_bar, bar.close
+
+
+def _label(case: Case) -> str:
+    return f"{case.backend} {case.dtype} {case.batch}x{case.n} cond {case.cond:.0e}"

@@ -1,4 +1,4 @@
-"""The command line: help, a quick bench with JSON, plots, bad options."""
+"""The command line and its harness: help, quick bench with JSON, sweep, plots, bad options, baselines."""
 
 from __future__ import annotations
 
@@ -6,52 +6,350 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+from matsqrt import _bench, _cli
 from matsqrt._cli import main
-from matsqrt._reference import monomial_pade_coefficients
+from matsqrt._core._coefficients import pade_error_bound
+from matsqrt._reference import (
+    eigh_root,
+    eigh_root_value_and_vjp,
+    monomial_pade_coefficients,
+    published_sqrtm,
+    published_sqrtm_vjp,
+)
+from matsqrt.testing import random_spd, rel_error, root_tolerance
+
+QUICK_NUMPY = ["bench", "--quick", "--backend", "numpy", "--no-progress"]
+RESULT_KEYS = {
+    "backend",
+    "device",
+    "method",
+    "n",
+    "batch",
+    "dtype",
+    "cond",
+    "fwd_ms",
+    "fwdbwd_ms",
+    "matmul_ms",
+    "fwd_mm",
+    "fwdbwd_mm",
+    "fwd_vs_published",
+    "fwdbwd_vs_published",
+    "fwd_vs_eigh_root",
+    "fwdbwd_vs_eigh_root",
+    "err_fwd",
+    "err_grad",
+    "rounds",
+    "error",
+    "warning",
+}
 
 
-def test_help_exits_zero():
-    out = subprocess.run([sys.executable, "-m", "matsqrt", "--help"], capture_output=True, text=True)
-    assert out.returncode == 0 and "bench" in out.stdout
+def test_help_exits_zero_and_imports_no_backend():
+    code = (
+        "import sys, runpy; sys.argv = ['matsqrt', '--help']\n"
+        "try:\n    runpy.run_module('matsqrt', run_name='__main__')\n"
+        "except SystemExit as e:\n    assert e.code == 0, e.code\n"
+        "assert 'torch' not in sys.modules and 'jax' not in sys.modules, 'a backend was imported'\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "bench" in out.stdout
+
+
+def test_bench_help_lists_the_options(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    for opt in (
+        "--n",
+        "--batch",
+        "--dtype",
+        "--backend",
+        "--method",
+        "--cond",
+        "--repeats",
+        "--json",
+        "--plot",
+        "--quick",
+        "--sweep",
+        "--threads",
+        "--progress",
+    ):
+        assert opt in text
 
 
 def test_quick_bench_writes_json(tmp_path, capsys):
     path = tmp_path / "r.json"
-    rc = main(["bench", "--n", "8", "--batch", "2", "--backend", "numpy", "--repeats", "1",
-               "--no-progress", "--json", str(path)])
-    assert rc == 0
-    assert "paper" in capsys.readouterr().out
-    rows = json.loads(path.read_text())["results"]
-    methods = {r["method"] for r in rows}
-    assert {"pade", "taylor", "newton_schulz", "eigh", "paper"} <= methods
-    eigh = next(r for r in rows if r["method"] == "eigh")
-    assert eigh["err_fwd"] < 1e-5 and eigh["err_grad"] < 1e-5 and eigh["fwd_ms"] > 0
-    pade = next(r for r in rows if r["method"] == "pade")
-    paper = next(r for r in rows if r["method"] == "paper")
-    assert pade["err_fwd"] < paper["err_fwd"]
+    assert main([*QUICK_NUMPY, "--repeats", "2", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "published" in out and "eigh-root" in out and "f+b/pub" in out
+    doc = json.loads(path.read_text())
+    assert doc["schema"] == _cli.JSON_SCHEMA and doc["mode"] == "bench"
+    assert {"numpy", "cpu_count", "python"} <= set(doc["machine"])
+    assert doc["config"]["n"] == _cli.QUICK["n"] and doc["config"]["repeats"] == 2
+    rows = {r["method"]: r for r in doc["results"]}
+    assert set(rows) == set(_bench.METHODS)
+    for r in rows.values():
+        assert set(r) == RESULT_KEYS
+        assert (
+            r["error"] is None
+            and r["warning"] is None
+            and r["fwd_ms"] > 0
+            and r["fwd_mm"] > 0
+            and r["rounds"] == 2
+        )
+        assert (r["fwdbwd_ms"] is None) == (r["method"] == "scipy")
+    # paired ratios: a candidate against itself is exactly 1
+    assert rows["published"]["fwd_vs_published"] == 1.0 == rows["eigh-root"]["fwdbwd_vs_eigh_root"]
+    dt, cond = doc["config"]["dtype"][0], doc["config"]["cond"][0]
+    for exact in ("eigh", "eigh-root", "scipy"):
+        assert rows[exact]["err_fwd"] <= root_tolerance(dt, cond)
+    for exact in ("eigh", "eigh-root"):
+        assert rows[exact]["err_grad"] <= root_tolerance(dt, cond, inverse=True)
+    # the default Padé [5/5] is within its error bound (at the centred spectrum, plus rounding)
+    assert rows["pade"]["err_fwd"] <= 2 * pade_error_bound(5, cond) + root_tolerance(dt, cond)
+    assert rows["pade+tol"]["err_fwd"] <= 10 * _bench.PADE_TOL[dt]
+    assert rows["pade"]["err_fwd"] < rows["published"]["err_fwd"]
 
 
-def test_plot(tmp_path):
+def test_quick_sweep_over_condition_numbers(tmp_path, capsys):
+    path = tmp_path / "s.json"
+    argv = [
+        *QUICK_NUMPY,
+        "--sweep",
+        "cond",
+        "--cond",
+        "1,1e4",
+        "--dtype",
+        "float64",
+        "--method",
+        "pade,eigh,published",
+        "--json",
+        str(path),
+    ]
+    assert main(argv) == 0
+    assert "1e+04" in capsys.readouterr().out
+    doc = json.loads(path.read_text())
+    assert doc["mode"] == "sweep-cond" and doc["config"]["repeats"] == 0
+    rows = {(r["method"], r["cond"]): r for r in doc["results"]}
+    assert len(rows) == 6
+    for (m, c), r in rows.items():
+        assert r["fwd_ms"] is None and r["err_fwd"] is not None
+        if m == "eigh":
+            assert r["err_fwd"] <= root_tolerance("float64", c)
+    # the Padé approximant is exact at condition number 1 and loses accuracy with it
+    assert rows[("pade", 1.0)]["err_fwd"] <= root_tolerance("float64", 1.0)
+    assert rows[("pade", 1e4)]["err_fwd"] > 100 * rows[("pade", 1.0)]["err_fwd"]
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_quick_bench_on_autodiff_backends(backend, tmp_path):
+    pytest.importorskip(backend)
+    path = tmp_path / "r.json"
+    argv = [
+        "bench",
+        "--quick",
+        "--backend",
+        backend,
+        "--method",
+        "pade,eigh,published,eigh-root",
+        "--no-progress",
+        "--json",
+        str(path),
+    ]
+    assert main(argv) == 0
+    rows = {r["method"]: r for r in json.loads(path.read_text())["results"]}
+    assert set(rows) == {"pade", "eigh", "published", "eigh-root"}
+    for m in ("eigh", "eigh-root"):
+        assert rows[m]["err_fwd"] <= root_tolerance("float32", 100.0)
+        assert rows[m]["err_grad"] <= root_tolerance("float32", 100.0, inverse=True)
+    assert all(r["fwdbwd_ms"] > 0 for r in rows.values())
+
+
+@pytest.mark.parametrize("sweep", [False, True], ids=["bench", "sweep"])
+def test_plot_writes_png(tmp_path, sweep):
     pytest.importorskip("matplotlib")
     path = tmp_path / "p.png"
-    assert main(["bench", "--n", "8", "--batch", "2", "--backend", "numpy", "--repeats", "1",
-                 "--no-progress", "--plot", str(path)]) == 0
-    assert path.read_bytes()[:4] == b"\x89PNG"
+    argv = [*QUICK_NUMPY, "--method", "pade,eigh", "--plot", str(path)]
+    if sweep:
+        argv += ["--sweep", "cond", "--cond", "1,100"]
+    assert main(argv) == 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("bad", [["bench", "--n", "0"], ["bench", "--method", "magic"], ["bench", "--cond", "x"], ["nope"]])
-def test_bad_options_exit_2(bad):
+def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(SystemExit) as exc:
+        main([*QUICK_NUMPY, "--plot", str(tmp_path / "p.png")])
+    assert exc.value.code == 2
+    assert "matplotlib" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        [],
+        ["nope"],
+        ["bench", "--n", "0"],
+        ["bench", "--n", "x"],
+        ["bench", "--batch", "-3"],
+        ["bench", "--cond", "0.5"],
+        ["bench", "--cond", "inf"],
+        ["bench", "--dtype", "float16"],
+        ["bench", "--method", "magic"],
+        ["bench", "--backend", "tensorflow"],
+        ["bench", "--repeats", "0"],
+        ["bench", "--threads", "zero"],
+        ["bench", "--sweep", "size"],
+        ["bench", "--json", "/nonexistent-dir/r.json"],
+    ],
+)
+def test_bad_options_exit_2(bad, capsys):
     with pytest.raises(SystemExit) as exc:
         main(bad)
     assert exc.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_unusable_backend_exits_2(monkeypatch, capsys):
+    monkeypatch.setattr(_cli, "available_backends", lambda: ["numpy"])
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--backend", "torch"])
+    assert exc.value.code == 2
+    assert "not usable" in capsys.readouterr().err
+
+
+def test_runtime_failure_exits_1(monkeypatch, capsys):
+    def boom(*args, **kwargs):
+        msg = "simulated failure"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr(_cli, "run_grid", boom)
+    assert main(QUICK_NUMPY) == 1
+    assert "simulated failure" in capsys.readouterr().err
+
+
+def test_unwritable_output_exits_1(tmp_path, capsys):
+    assert main([*QUICK_NUMPY, "--method", "eigh", "--json", str(tmp_path)]) == 1  # a directory
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_a_failing_candidate_is_a_result(monkeypatch):
+    be = _bench.make_backend("numpy")
+    original = be.candidate
+
+    def candidate(method, A, dtype):
+        if method == "taylor":
+
+            def fail(*args):
+                msg = "simulated"
+                raise FloatingPointError(msg)
+
+            return _bench.Candidate(fail, fail)
+        return original(method, A, dtype)
+
+    monkeypatch.setattr(be, "candidate", candidate)
+    res = _bench.measure(be, _bench.Case("numpy", 4, 2, "float64", 10.0), ["taylor", "eigh"], rounds=1)
+    by = {r.method: r for r in res}
+    assert by["taylor"].error == "FloatingPointError: simulated" and by["taylor"].fwd_ms is None
+    assert by["eigh"].error is None and by["eigh"].fwd_ms > 0
+    assert "simulated" in _bench.format_table(res)
+
+
+def test_progress_goes_to_stderr_when_asked(capsys):
+    assert main([*QUICK_NUMPY[:-1], "--method", "eigh", "--progress"]) == 0
+    assert "bench" in capsys.readouterr().err
+    assert main([*QUICK_NUMPY[:-1], "--method", "eigh"]) == 0  # not a terminal: no bar
+    assert capsys.readouterr().err == ""
+
+
+# -- the baselines ----------------------------------------------------------------------------
 
 
 def test_published_coefficients_are_the_pade_approximant():
     mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 30
     p, q = monomial_pade_coefficients(5)
-    taylor = mpmath.taylor(lambda z: mpmath.sqrt(1 - z), 0, 10)
-    P, Q = mpmath.pade(taylor, 5, 5)
+    P, Q = mpmath.pade(mpmath.taylor(lambda z: mpmath.sqrt(1 - z), 0, 10), 5, 5)
     assert max(abs(float(a) - b) for a, b in zip(P, p, strict=True)) < 1e-14
     assert max(abs(float(a) - b) for a, b in zip(Q, q, strict=True)) < 1e-14
+
+
+def test_published_forward_is_the_scalar_approximant_on_the_eigenvalues():
+    """On diagonal input the published forward is P/Q at ``1 - l/||A||_F``, times ``||A||_F^(1/2)``."""
+    lam = np.array([1.0, 0.3, 0.05, 0.01])
+    s = np.linalg.norm(lam)
+    p, q = monomial_pade_coefficients(5)
+    z = 1 - lam / s
+    r = np.polyval(p[::-1], z) / np.polyval(q[::-1], z)
+    np.testing.assert_allclose(np.diag(published_sqrtm(np.diag(lam))), r * np.sqrt(s), rtol=1e-13)
+    Z = published_sqrtm(np.diag(lam), inverse=True)
+    np.testing.assert_allclose(np.diag(Z), 1 / (r * np.sqrt(s)), rtol=1e-13)
+
+
+def test_published_backward_solves_the_lyapunov_equation():
+    """Given the exact root and enough iterations, the paper's backward is exact."""
+    A = random_spd((2, 6), 10.0, seed=3)
+    G = np.random.default_rng(4).standard_normal(A.shape)
+    Y = eigh_root(A)
+    X = published_sqrtm_vjp(A, Y, G, iters=40)
+    np.testing.assert_allclose(Y @ X + X @ Y, G, atol=1e-10)
+    Z = eigh_root(A, inverse=True)
+    Xi = published_sqrtm_vjp(A, Z, G, inverse=True, iters=40)
+    np.testing.assert_allclose(Z @ Xi + Xi @ Z, -(Z @ Z @ G @ Z @ Z), atol=1e-9)
+    # and, symmetrised, it is the exact (Daleckii–Krein) gradient
+    _, g = eigh_root_value_and_vjp(A, G)
+    assert rel_error((X + np.swapaxes(X, -1, -2)) / 2, g) < 1e-10
+    _, gi = eigh_root_value_and_vjp(A, G, inverse=True)
+    assert rel_error((Xi + np.swapaxes(Xi, -1, -2)) / 2, gi) < 1e-9
+
+
+def test_published_torch_function_matches_the_array_api_code():
+    torch = pytest.importorskip("torch")
+    from matsqrt._reference import published_torch
+
+    A = random_spd((2, 5), 10.0, seed=5)
+    G = np.random.default_rng(6).standard_normal(A.shape)
+    At = torch.tensor(A, requires_grad=True)
+    Y = published_torch().apply(At, False)
+    Y.backward(torch.tensor(G))
+    Y_np = published_sqrtm(A)
+    np.testing.assert_allclose(Y.detach().numpy(), Y_np, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(At.grad.numpy(), published_sqrtm_vjp(A, Y_np, G), rtol=1e-10, atol=1e-12)
+
+
+def test_exact_reference_of_the_harness():
+    A = random_spd((3, 5), 50.0, seed=7)
+    G = np.random.default_rng(8).standard_normal(A.shape)
+    Y, g = _bench.exact_root_and_gradient(A, G)
+    np.testing.assert_allclose(Y @ Y, A, atol=1e-13)
+    Gs = (G + np.swapaxes(G, -1, -2)) / 2
+    np.testing.assert_allclose(Y @ g + g @ Y, Gs, atol=1e-12)
+
+
+def test_warnings_are_recorded_not_raised():
+    """A tol out of reach warns (AccuracyWarning): the harness records it with the result."""
+    be = _bench.make_backend("numpy")
+    (r,) = _bench.measure(be, _bench.Case("numpy", 8, 1, "float64", 1e8), ["pade+tol"], timing=False)
+    assert r.error is None and "AccuracyWarning" in r.warning
+    assert r.err_fwd > _bench.PADE_TOL["float64"]  # and the result is indeed less accurate
+    assert "!" in _bench.format_sweep([r])
+
+
+def test_published_torch_is_right_where_batched_lu_is_not():
+    """n >= 128 with several threads: the torch baseline routes around pytorch#181570."""
+    torch = pytest.importorskip("torch")
+    from matsqrt._reference import published_torch
+
+    A = random_spd((2, 160), 10.0, seed=9, dtype=np.float32)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # set explicitly (as --threads does), the batched LU fails
+    try:
+        Y = published_torch().apply(torch.tensor(A), False).numpy()
+    finally:
+        torch.set_num_threads(threads)
+    assert rel_error(Y, published_sqrtm(A.astype(np.float64))) < 1e3 * np.finfo(np.float32).eps
