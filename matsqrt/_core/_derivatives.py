@@ -73,7 +73,9 @@ def _derivative(T: Array, A: Array, out: Array, res: Any, opt: Options, ops: Ops
     if opt.backward == "rational":
         return _rational(T, res, opt, ops, adjoint=adjoint)
     if opt.backward == "eigh":  # self-adjoint: the same map both ways
-        return daleckii_krein(T, *_root_eigh(A, ops), opt.inverse, ops)
+        # method="eigh" hands over its eigendecomposition; otherwise compute one
+        r, V = res if opt.method == "eigh" and res is not None else _root_eigh(A, ops)
+        return daleckii_krein(T, r, V, opt.inverse, ops)
     return _lyapunov(T, out, opt, ops, adjoint=adjoint)
 
 

@@ -58,7 +58,7 @@ PRODUCT_BOUND = {"single": 8.0, "double": 64.0}
 def forward(A: Array, opt: Options, ops: Ops) -> tuple[Array, Any]:
     """Compute ``A^(+-1/2)`` by ``opt.method``; return ``(out, residuals)``."""
     if opt.method == "eigh":
-        return _eigh_root(A, opt, ops), None
+        return _eigh_root(A, opt, ops)
     s = scale_of(A, opt.scaling, ops, opt.hermitian)
     An = A / s
     if opt.method == "pade" and opt.pade_form == "product":
@@ -264,11 +264,13 @@ def _newton_schulz(An: Array, opt: Options, ops: Ops) -> Array:
     return Z if opt.inverse else Y
 
 
-def _eigh_root(A: Array, opt: Options, ops: Ops) -> Array:
+def _eigh_root(A: Array, opt: Options, ops: Ops) -> tuple[Array, tuple[Array, Array]]:
+    """The root through ``A = V diag(w) V^H``; ``(sqrt(w), V)`` are kept for the backward."""
     xp = ops.xp
     w, V = ops.eigh(A)
-    f = root_of_eigenvalues(w, opt.inverse, xp)
-    return (V * f[..., None, :]) @ ops.mH(V)
+    r = root_of_eigenvalues(w, False, xp)
+    f = root_of_eigenvalues(w, True, xp) if opt.inverse else r
+    return (V * f[..., None, :]) @ ops.mH(V), (r, V)
 
 
 def root_of_eigenvalues(w: Array, inverse: bool, xp: Any) -> Array:

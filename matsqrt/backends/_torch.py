@@ -94,8 +94,8 @@ class _Root(torch.autograd.Function):
         opt: Options = ctx.opt
         ops = _ops(G)
         with torch.autocast(device_type=A.device.type, enabled=False):
-            if opt.backward == "rational" and torch.is_grad_enabled():
-                # double backward: the saved inverses are not connected to A's graph
+            if res and torch.is_grad_enabled():
+                # double backward: the saved residuals are not connected to A's graph
                 _, res_t = forward(A, opt, ops)
             else:
                 res_t = tuple(res) if res else None
