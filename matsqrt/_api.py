@@ -50,8 +50,10 @@ def sqrtm(
         (``hermitian=False``). Any array library that matsqrt supports; leading
         dimensions are a batch.
     method : {"pade", "taylor", "newton_schulz", "eigh", "auto"}, optional
-        ``"pade"`` (default): Padé [m/m] approximant in partial fractions, one
-        batched Hermitian inverse per term. ``"taylor"``: Taylor polynomial of
+        ``"pade"`` (default): Padé [m/m] approximant; for Hermitian input at
+        orders <= 5 without ``tol`` as ``Q(X)^-1 P(X)`` with one Hermitian
+        inverse, otherwise in partial fractions, one batched inverse per term
+        (accurate at any order). ``"taylor"``: Taylor polynomial of
         the given degree (Paterson–Stockmeyer). ``"newton_schulz"``: coupled
         Newton–Schulz iteration. ``"eigh"``: exact, by eigendecomposition
         (Hermitian only). ``"auto"``: the fastest method that reaches ``tol``
@@ -73,7 +75,7 @@ def sqrtm(
     backward : {"auto", "rational", "lyapunov", "eigh"}, optional
         How gradients are computed. ``"auto"`` (default): ``"rational"`` for
         Padé (the exact derivative of the approximant, reusing the forward's
-        inverses: 2m products), ``"eigh"`` for eigh, ``"lyapunov"`` otherwise.
+        inverses: 10 products at the default order), ``"eigh"`` for eigh, ``"lyapunov"`` otherwise.
         ``"lyapunov"``: the paper's Lyapunov equation ``Y X + X Y = G`` by 8
         coupled Newton–Schulz sign iterations (more with ``tol``). ``"eigh"``:
         exact Daleckii–Krein formula, finite at repeated eigenvalues.
