@@ -8,6 +8,7 @@ from typing import Any
 
 from ._compat import array_namespace
 from ._core import Ops, Options, estimate_spectrum
+from ._core._forward import PRODUCT_MAX_ORDER
 from ._core._options import BACKWARDS, METHODS
 from ._core._orders import MAX_ORDER, order_for, sign_iters_for
 
@@ -29,10 +30,6 @@ DEFAULT_SCALING = {"pade": "mean", "taylor": "frobenius", "newton_schulz": "frob
 #: method="auto" uses Padé up to this order before eigh is cheaper (CPU / accelerator);
 #: Hermitian input on CPU goes to eigh directly (see resolve_options)
 AUTO_PADE_MAX_ORDER = {"cpu": 12, "accelerator": 64}
-#: Hermitian Padé up to this order (with the default normalisation) uses the product
-#: form, one inverse instead of m (see matsqrt._core._forward); tol= keeps the partial
-#: fractions, accurate at any order and conditioning
-PRODUCT_MAX_ORDER = 5
 #: relative safety factor on the estimated condition number
 COND_SAFETY = 2.0
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._coefficients import pade_partial_fractions
-from ._forward import pade_product_parts, root_of_eigenvalues
+from ._forward import lincomb, pade_product_parts, root_of_eigenvalues
 from ._ops import Ops
 from ._options import Options
 from ._sign import sign_sylvester
@@ -98,7 +98,6 @@ def _rational(T: Array, res: Any, opt: Options, ops: Ops, *, adjoint: bool) -> A
 def _rational_product(T: Array, res: Any, opt: Options, ops: Ops) -> Array:
     xp = ops.xp
     X, B, Qi, Yi, *S, s = res
-    k = len(S)
     n = X.shape[-1]
     pe, qe, po, qo = pade_product_parts(opt.order)
     E = T / s
@@ -106,24 +105,11 @@ def _rational_product(T: Array, res: Any, opt: Options, ops: Ops) -> Array:
     def he(M: Array) -> Array:
         return M + ops.mH(M)
 
-    dS = [he(X @ E)]
-    for j in range(2, k + 1):
-        h = j // 2
-        if j % 2 == 0:
-            dS.append(he(S[h - 1] @ dS[h - 1]))
-        else:
-            dS.append(dS[j - 2] @ S[0] + S[j - 2] @ dS[0])
-
-    def dcomb(c: tuple[float, ...]) -> Array:
-        terms = [c[j + 1] * dS[j] for j in range(k) if c[j + 1]]
-        out = terms[0] if terms else xp.zeros_like(dS[0])
-        for term in terms[1:]:
-            out = out + term
-        return out
-
-    M = E @ B + X @ xp.concat([dcomb(po), dcomb(qo)], axis=-1)
-    dP = dcomb(pe) + M[..., :n]
-    dQ = dcomb(qe) + M[..., n:]
+    dU = he(X @ E)
+    dS = [dU, he(S[0] @ dU)] if len(S) == 2 else [dU]
+    M = E @ B + X @ xp.concat([lincomb(xp, po[1:], dS), lincomb(xp, qo[1:], dS)], axis=-1)
+    dP = lincomb(xp, pe[1:], dS) + M[..., :n]
+    dQ = lincomb(xp, qe[1:], dS) + M[..., n:]
     dYi = Qi @ (dP - dQ @ Yi)
     if opt.inverse:
         return ops.hermitian_part(dYi) / xp.sqrt(s)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BACKWARDS", "METHODS", "PADE_FORMS", "SCALINGS", "Options"]
+__all__ = ["BACKWARDS", "METHODS", "SCALINGS", "Options"]
 
 METHODS = ("pade", "taylor", "newton_schulz", "eigh", "auto")
 BACKWARDS = ("auto", "rational", "lyapunov", "eigh")
 SCALINGS = ("frobenius", "mean", "estimate")
-PADE_FORMS = ("fractions", "product")
 
 
 @dataclass(frozen=True)
