@@ -4,6 +4,23 @@ Exit status: 0 on success, 2 for bad options (argparse's convention), 1 when
 the run itself fails (an unexpected error, or an output file that cannot be
 written). A candidate that fails on some input (e.g. a Cholesky factorisation
 of a numerically indefinite float32 matrix) is a result: the table shows it.
+
+Plots (``--plot FILE.png``, needs matplotlib): ``FILE.png`` shows the
+forward+backward matmul-equivalents and the errors per grid point (with
+``--sweep cond``: the errors against the condition number, and nothing else).
+A timed run also writes, beside it, the figures its grid supports:
+
+* ``FILE-vs-n.png``: forward+backward time (ms) against n, log-log, one line
+  per method, one panel per backend, dtype, batch and condition number (only
+  when the grid has more than one n);
+* ``FILE-vs-batch.png``: the same against the batch size (more than one batch);
+* ``FILE-frontier.png``: the accuracy/cost frontier, the relative error of Y
+  against the forward+backward time in matmul-equivalents, one marker per
+  method and grid point, one panel per backend and dtype (always).
+
+Methods that have no backward (scipy) are drawn with their forward time, in
+hollow markers and dashed lines, labelled "forward only". The paths written
+are printed after the table.
 """
 
 from __future__ import annotations
@@ -183,7 +200,15 @@ def build_parser() -> argparse.ArgumentParser:
         "loaded machine (default: leave the libraries' settings)",
     )
     b.add_argument("--json", metavar="FILE", help="write the results as JSON")
-    b.add_argument("--plot", metavar="FILE.png", help="write a plot (needs matplotlib)")
+    b.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="write plots (needs matplotlib): FILE.png, matmul-equivalents and errors per grid point "
+        "(--sweep cond: errors against the condition number); a timed run also writes, beside it, "
+        "FILE-vs-n.png (forward+backward time against n, if the grid has several n), "
+        "FILE-vs-batch.png (against the batch size, if several) and FILE-frontier.png "
+        "(error of Y against forward+backward matmul-equivalents)",
+    )
     b.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -284,7 +309,8 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             with open(args.json, "w", encoding="utf-8") as fh:
                 json.dump(doc, fh, indent=1, allow_nan=False)
         if args.plot:
-            (_plot if timing else _plot_sweep)(results, args.plot)
+            written = _plot_all(results, args.plot) if timing else _plot_sweep(results, args.plot)
+            print(f"plots: {', '.join(written)}")
     except OSError as exc:
         print(f"error: cannot write output: {exc}", file=sys.stderr)
         return 1
@@ -340,13 +366,18 @@ def _plot(results: list[Any], path: str) -> None:
         ax.set_xticks(range(len(labels)), labels, fontsize=7)
         ax.set_title(title, fontsize=9)
         ax.grid(True, which="major", alpha=0.3)
-    axes[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    # every method that any panel shows (scipy has no gradient: not in the last panel)
+    entries = {lab: h for ax in axes[::-1] for h, lab in zip(*ax.get_legend_handles_labels(), strict=True)}
+    if entries:
+        axes[-1].legend(
+            entries.values(), entries.keys(), fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5)
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def _plot_sweep(results: list[Any], path: str) -> None:
+def _plot_sweep(results: list[Any], path: str) -> list[str]:
     """Error of Y and of the gradient against the condition number, per method."""
     plt = _pyplot()
     groups = list(dict.fromkeys((r.backend, r.dtype, r.n, r.batch) for r in results))
@@ -368,3 +399,132 @@ def _plot_sweep(results: list[Any], path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+    return [path]
+
+
+def _plot_all(results: list[Any], path: str) -> list[str]:
+    """The figures of a timed run (see the module docstring); the paths written."""
+    _plot(results, path)
+    written = [path]
+    for axis in ("n", "batch"):
+        if len({getattr(r, axis) for r in results}) > 1:
+            written.append(_plot_time_vs(results, axis, _beside(path, f"vs-{axis}")))
+    written.append(_plot_frontier(results, _beside(path, "frontier")))
+    return written
+
+
+def _beside(path: str, suffix: str) -> str:
+    """``errors.png`` -> ``errors-SUFFIX.png``."""
+    root, ext = os.path.splitext(path)
+    return f"{root}-{suffix}{ext}"
+
+
+def _style(method: str, forward_only: bool) -> dict[str, Any]:
+    """Colour, marker and label of a method, the same in every figure; hollow where forward only."""
+    i = METHODS.index(method) if method in METHODS else len(METHODS)
+    color = f"C{i % 10}"
+    return {
+        "color": color,
+        "marker": "osD^v<>pX*"[i % 10],
+        "ms": 5,
+        "mfc": "none" if forward_only else color,
+        "label": f"{method} (forward only)" if forward_only else method,
+    }
+
+
+def _cost(r: Any, unit: str) -> tuple[float | None, bool]:
+    """``r``'s forward+backward cost in ``unit`` (``"ms"``, ``"mm"``), else its forward one; whether forward only."""
+    fb = getattr(r, f"fwdbwd_{unit}")
+    return (fb, False) if fb is not None else (getattr(r, f"fwd_{unit}"), True)
+
+
+def _panels(count: int, title: str) -> tuple[Any, list[Any]]:
+    """A figure of ``count`` log-log panels (a row of up to 3, else a grid at most 3 wide); its axes, in order."""
+    plt = _pyplot()
+    cols = count if count <= 3 else min(3, math.ceil(math.sqrt(count)))
+    rows = -(-count // cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.6 * cols + 2.4, 3.9 * rows + 0.4), squeeze=False, layout="constrained"
+    )
+    for ax in axes.flat[:count]:
+        ax.set(xscale="log", yscale="log")  # before any data: an empty panel (all failed) stays drawable
+    for ax in axes.flat[count:]:
+        ax.set_visible(False)
+    fig.suptitle(title, fontsize=11)
+    return fig, list(axes.flat[:count])
+
+
+def _save(fig: Any, axes: list[Any], path: str) -> str:
+    """Grids, one legend for the figure (every panel's entries, once each) at its right; save it."""
+    entries: dict[str, Any] = {}
+    for ax in axes:
+        ax.grid(True, which="major", alpha=0.3)
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(lab, h)
+    fig.legend(entries.values(), entries.keys(), loc="outside right center", fontsize=8)
+    fig.savefig(path, dpi=100)
+    _pyplot().close(fig)
+    return path
+
+
+def _backend_dtype(r: Any) -> str:
+    return f"{r.backend} ({r.device}) {r.dtype}"
+
+
+def _plot_time_vs(results: list[Any], axis: str, path: str) -> str:
+    """Forward+backward time against the grid axis ``axis`` (``"n"`` or ``"batch"``), log-log.
+
+    One panel per backend, dtype, condition number and value of the other axis;
+    one line per method, and one batched matmul ``A @ A`` (dotted) for scale.
+    """
+    other = "batch" if axis == "n" else "n"
+    name = {"n": "matrix size n", "batch": "batch size"}
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for r in results:
+        groups.setdefault((_backend_dtype(r), r.cond, getattr(r, other)), []).append(r)
+    fig, axes = _panels(len(groups), f"forward+backward time against the {name[axis]}")
+    for ax, ((where, cond, fixed), rs) in zip(axes, groups.items(), strict=True):
+        for m in dict.fromkeys(r.method for r in rs):
+            pts = sorted((getattr(r, axis), *_cost(r, "ms")) for r in rs if r.method == m)
+            pts = [p for p in pts if p[1] is not None]
+            if pts:
+                xs, ys, fwd_only = zip(*pts, strict=True)
+                ax.plot(xs, ys, "--" if all(fwd_only) else "-", **_style(m, all(fwd_only)))
+        mm = sorted({getattr(r, axis): r.matmul_ms for r in rs if r.matmul_ms is not None}.items())
+        if mm:
+            ax.plot(*zip(*mm, strict=True), ":", color="0.5", label="one matmul A @ A")
+        ticks = sorted({getattr(r, axis) for r in rs})
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.set_xticks([], minor=True)
+        ax.set_xlabel(name[axis])
+        ax.set_ylabel("forward+backward time (ms)")
+        ax.set_title(f"{where}\n{other} {fixed}, cond {cond:.0e}", fontsize=9)
+    return _save(fig, axes, path)
+
+
+def _plot_frontier(results: list[Any], path: str) -> str:
+    """Relative error of Y against forward+backward matmul-equivalents; one panel per backend and dtype."""
+    from matplotlib import ticker
+
+    groups: dict[str, list[Any]] = {}
+    for r in results:
+        groups.setdefault(_backend_dtype(r), []).append(r)
+    fig, axes = _panels(len(groups), "accuracy against cost: one marker per method and grid point")
+    for ax, (where, rs) in zip(axes, groups.items(), strict=True):
+        for m in dict.fromkeys(r.method for r in rs):
+            pts = [(*_cost(r, "mm"), r.err_fwd) for r in rs if r.method == m]
+            pts = [(x, max(e, 1e-17), fo) for x, fo, e in pts if x is not None and e is not None]
+            if pts:
+                xs, es, fwd_only = zip(*pts, strict=True)
+                ax.plot(xs, es, ls="none", **_style(m, all(fwd_only)))
+        shapes = ", ".join(dict.fromkeys(f"{r.batch}x{r.n}" for r in rs))
+        conds = ", ".join(dict.fromkeys(f"{r.cond:.0e}" for r in rs))
+        ax.set_title(f"{where}\nbatch x n: {shapes}; cond {conds}", fontsize=9)
+        ax.set_xlabel("forward+backward time / one matmul")
+        # plain numbers, at 1, 2, 5 x 10^k where the costs span less than 2 decades
+        lo, hi = ax.get_xlim()
+        ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1, 2, 5) if hi < 100 * lo else (1,)))
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+        ax.set_ylabel("relative error of Y")
+    return _save(fig, axes, path)

@@ -170,15 +170,100 @@ def test_quick_bench_on_autodiff_backends(backend, tmp_path):
     assert all(r["fwdbwd_ms"] > 0 for r in rows.values())
 
 
-@pytest.mark.parametrize("sweep", [False, True], ids=["bench", "sweep"])
-def test_plot_writes_png(tmp_path, sweep):
+@pytest.mark.parametrize(
+    ("grid", "figures"),
+    [
+        ([], ["p.png", "p-frontier.png"]),  # --quick: one n, one batch
+        (["--n", "4,8"], ["p.png", "p-vs-n.png", "p-frontier.png"]),
+        (["--n", "4,8", "--batch", "1,2"], ["p.png", "p-vs-n.png", "p-vs-batch.png", "p-frontier.png"]),
+        (["--sweep", "cond", "--cond", "1,100"], ["p.png"]),  # errors only: no times to plot
+    ],
+    ids=["one-point", "two-n", "two-n-two-batch", "sweep"],
+)
+def test_plot_writes_the_figures_the_grid_supports(tmp_path, capsys, grid, figures):
     pytest.importorskip("matplotlib")
     path = tmp_path / "p.png"
-    argv = [*QUICK_NUMPY, "--method", "pade,eigh", "--plot", str(path)]
-    if sweep:
-        argv += ["--sweep", "cond", "--cond", "1,100"]
-    assert main(argv) == 0
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main([*QUICK_NUMPY, "--method", "pade,eigh,scipy", "--plot", str(path), *grid]) == 0
+    assert sorted(f.name for f in tmp_path.iterdir()) == sorted(figures)
+    for name in figures:
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"plots: {', '.join(str(tmp_path / f) for f in figures)}" in capsys.readouterr().out
+
+
+def _result(method, n, batch, dtype="float64", **kw):
+    return _bench.Result("numpy", "cpu", method, n, batch, dtype, 100.0, matmul_ms=0.01 * n, **kw)
+
+
+def _drawn(fig):
+    """A figure's legend entries, and its panels: title, axis labels, lines (label: x, y)."""
+    legends = fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    panels = [
+        {
+            "title": ax.get_title(),
+            "x": ax.get_xlabel(),
+            "y": ax.get_ylabel(),
+            "lines": {ln.get_label(): (list(ln.get_xdata()), list(ln.get_ydata())) for ln in ax.lines},
+        }
+        for ax in fig.axes
+        if ax.get_visible()
+    ]
+    return [t.get_text() for lg in legends for t in lg.get_texts()], panels
+
+
+def test_plots_draw_what_they_say(monkeypatch, tmp_path):
+    """Panels per group, one line per method against the grid axis, forward time where no backward."""
+    pytest.importorskip("matplotlib")
+    plt = _cli._pyplot()
+    close, figures = plt.close, []
+    monkeypatch.setattr(plt, "close", figures.append)  # keep the figures to look at them
+    results = [
+        _result("pade", n, batch, fwd_ms=n + batch, fwdbwd_ms=2 * (n + batch), fwd_mm=3.0, fwdbwd_mm=5.0)
+        for n in (8, 4)
+        for batch in (1, 2)
+    ]
+    for r in results:
+        r.err_fwd, r.err_grad = 1e-3, 1e-2
+    results += [_result("scipy", 4, 1, fwd_ms=7.0, fwd_mm=9.0, err_fwd=0.0)]  # forward only, exact
+    results += [_result("taylor", 4, 1, error="FloatingPointError: failed")]  # failed: not drawn
+    try:
+        paths = _cli._plot_all(results, str(tmp_path / "r.png"))
+    finally:
+        for fig in figures:
+            close(fig)
+    assert paths == [str(tmp_path / f) for f in ("r.png", "r-vs-n.png", "r-vs-batch.png", "r-frontier.png")]
+    (main_legend, _), (n_legend, by_n), (_, by_batch), (_, frontier) = map(_drawn, figures)
+    # the grid-point figure's legend lists scipy too, though it has no gradient (last panel)
+    assert main_legend == ["pade", "scipy"]
+    assert [p["title"] for p in by_n] == [f"numpy (cpu) float64\nbatch {b}, cond 1e+02" for b in (1, 2)]
+    assert all(p["x"] == "matrix size n" and "time (ms)" in p["y"] for p in by_n)
+    assert by_n[1]["lines"] == {"pade": ([4, 8], [12, 20]), "one matmul A @ A": ([4, 8], [0.04, 0.08])}
+    assert by_n[0]["lines"]["scipy (forward only)"] == ([4], [7.0])
+    assert n_legend == ["pade", "scipy (forward only)", "one matmul A @ A"]
+    assert [p["title"] for p in by_batch] == [f"numpy (cpu) float64\nn {n}, cond 1e+02" for n in (8, 4)]
+    assert by_batch[0]["x"] == "batch size" and by_batch[0]["lines"]["pade"] == ([1, 2], [18, 20])
+    (frontier,) = frontier
+    assert frontier["x"] == "forward+backward time / one matmul" and frontier["y"] == "relative error of Y"
+    assert frontier["lines"] == {
+        "pade": ([5.0] * 4, [1e-3] * 4),
+        "scipy (forward only)": ([9.0], [1e-17]),  # an exact 0 is drawn at the bottom of the log axis
+    }
+    assert "batch x n: 1x8, 2x8, 1x4, 2x4;" in frontier["title"]
+
+
+def test_plots_of_a_run_where_every_candidate_failed(tmp_path):
+    """Empty panels (nothing to draw on the log axes) are still written, without warnings."""
+    pytest.importorskip("matplotlib")
+    results = [
+        _result("taylor", n, batch, error="FloatingPointError: failed") for n in (4, 8) for batch in (1, 2)
+    ]
+    paths = _cli._plot_all(results, str(tmp_path / "r.png"))
+    assert sorted(f.name for f in tmp_path.iterdir()) == [
+        "r-frontier.png",
+        "r-vs-batch.png",
+        "r-vs-n.png",
+        "r.png",
+    ]
+    assert paths == [str(tmp_path / f) for f in ("r.png", "r-vs-n.png", "r-vs-batch.png", "r-frontier.png")]
 
 
 def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, tmp_path, capsys):
