@@ -39,7 +39,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._coefficients import pade_partial_fractions
-from ._forward import lincomb, pade_product_parts, root_of_eigenvalues
+from ._forward import pade_product_parts, plain_if_one, root_of_eigenvalues
 from ._ops import Ops
 from ._options import Options
 from ._sign import sign_sylvester
@@ -68,6 +68,8 @@ def vjp(G: Array, A: Array, out: Array, res: Any, opt: Options, ops: Ops) -> Arr
 
 
 def _derivative(T: Array, A: Array, out: Array, res: Any, opt: Options, ops: Ops, *, adjoint: bool) -> Array:
+    if opt.backward == "rational" and opt.pade_form == "product":
+        return _rational_product(T, res, opt, ops)  # takes T's Hermitian part itself
     if opt.hermitian:
         T = ops.hermitian_part(T)
     if opt.backward == "rational":
@@ -81,8 +83,6 @@ def _derivative(T: Array, A: Array, out: Array, res: Any, opt: Options, ops: Ops
 
 def _rational(T: Array, res: Any, opt: Options, ops: Ops, *, adjoint: bool) -> Array:
     xp = ops.xp
-    if opt.pade_form == "product":
-        return _rational_product(T, res, opt, ops)
     R, s = res
     if adjoint and not opt.hermitian:
         R = ops.mH(R)
@@ -96,24 +96,48 @@ def _rational(T: Array, res: Any, opt: Options, ops: Ops, *, adjoint: bool) -> A
 
 
 def _rational_product(T: Array, res: Any, opt: Options, ops: Ops) -> Array:
-    xp = ops.xp
-    X, B, Qi, Yi, *S, s = res
-    n = X.shape[-1]
+    # As in the forward (_forward._pade_product), X = A_n / t is not formed and
+    # P, Q carry a factor t: with E = dA_n = T / s_n (so dX = E / t), the
+    # tangents below are t dP and t dQ, and Qi = (t Q)^-1. Intermediates are
+    # released as soon as they are dead, for the adapter to reuse their memory.
+    An, Bp, Bq, Qi, Yi, *pows, t, s = res
+    t = plain_if_one(t, ops)
     pe, qe, po, qo = pade_product_parts(opt.order)
-    E = T / s
+    mm = ops.matmul
+    s_n = s / t  # the normalisation of A_n = A / s_n
+    w = 1 / (t * t)
+    E = ops.hermitian_part(T, 1 / s_n)
+    M = mm(An, E)
+    dS = [ops.hermitian_part(M, 2 * w)]  # d(X^2) = X dX + dX X
+    ops.release(M)
+    if len(pows) == 2:  # d(X^4) = X^2 d(X^2) + d(X^2) X^2
+        M = mm(pows[0], dS[0])
+        dS.append(ops.hermitian_part(M, 2 * w))
+        ops.release(M)
 
-    def he(M: Array) -> Array:
-        return M + ops.mH(M)
+    def t_d(c_e: tuple[float, ...], c_o: tuple[float, ...], Bc: Array) -> Array:
+        """``t d(c_e(X^2) + X c_o(X^2)) = t dc_e + E c_o + A_n dc_o``."""
+        dc_o = ops.lincomb(c_o[1:], dS)
+        M = mm(An, dc_o)
+        out = ops.lincomb([t * cj if cj else 0.0 for cj in c_e[1:]] + [1.0], [*dS, M], into=mm(E, Bc))
+        ops.release(dc_o, M)
+        return out
 
-    dU = he(X @ E)
-    dS = [dU, he(S[0] @ dU)] if len(S) == 2 else [dU]
-    M = E @ B + X @ xp.concat([lincomb(xp, po[1:], dS), lincomb(xp, qo[1:], dS)], axis=-1)
-    dP = lincomb(xp, pe[1:], dS) + M[..., :n]
-    dQ = lincomb(xp, qe[1:], dS) + M[..., n:]
-    dYi = Qi @ (dP - dQ @ Yi)
+    dP = t_d(pe, po, Bp)
+    dQ = t_d(qe, qo, Bq)
+    ops.release(*dS)
+    M = mm(dQ, Yi)
+    W = ops.lincomb((-1.0,), [M], into=dP)  # t dP - t dQ r
+    ops.release(dQ, M)
+    dYi = mm(Qi, W)
+    ops.release(W)
     if opt.inverse:
-        return ops.hermitian_part(dYi) / xp.sqrt(s)
-    return ops.hermitian_part(E @ Yi + X @ dYi) * xp.sqrt(s)
+        return ops.hermitian_part(dYi, 1 / ops.xp.sqrt(s))
+    # d(X r(X)) = (E Yi + A_n dYi) / t
+    M = mm(An, dYi)
+    out = ops.lincomb((1.0,), [M], into=mm(E, Yi))
+    ops.release(M, dYi, E)
+    return ops.hermitian_part(out, ops.xp.sqrt(s) / t)
 
 
 def _lyapunov(T: Array, out: Array, opt: Options, ops: Ops, *, adjoint: bool) -> Array:

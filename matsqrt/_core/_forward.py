@@ -45,7 +45,7 @@ from ._options import Options
 
 Array = Any
 
-__all__ = ["estimate_spectrum", "forward", "scale_of"]
+__all__ = ["estimate_spectrum", "forward", "pade_product_parts", "plain_if_one", "scale_of"]
 
 #: power iterations behind ``scaling="estimate"``
 POWER_ITERS = 12
@@ -65,10 +65,13 @@ def forward(A: Array, opt: Options, ops: Ops) -> tuple[Array, Any]:
         return _eigh_root(A, opt, ops)
     s = scale_of(A, opt.scaling, ops, opt.hermitian)
     An = A / s
+    factor = 1.0
     if opt.method == "pade" and opt.pade_form == "product":
         out_n, mats, t = _pade_product(An, opt, ops)
         s = s * t  # the product form's extra scaling
-        res = (*mats, s)
+        res = (*mats, t, s)
+        if not opt.inverse:
+            factor = 1 / t  # out_n = A_n r(X) = t X r(X)
     elif opt.method == "pade":
         out_n, R = _pade(An, opt, ops)
         res = (R, s)
@@ -80,9 +83,8 @@ def forward(A: Array, opt: Options, ops: Ops) -> tuple[Array, Any]:
         msg = f"unknown method {opt.method!r}"
         raise ValueError(msg)
     rs = ops.xp.sqrt(s)
-    out = out_n / rs if opt.inverse else out_n * rs
-    if opt.hermitian:
-        out = ops.hermitian_part(out)
+    scale = 1 / rs if opt.inverse else rs * factor
+    out = ops.hermitian_part(out_n, scale) if opt.hermitian else out_n * scale
     return out, res
 
 
@@ -94,7 +96,8 @@ def scale_of(A: Array, scaling: str, ops: Ops, hermitian: bool = True) -> Array:
     elif scaling == "mean":
         s = xp.abs(ops.trace(A)) / A.shape[-1]
         # a traceless (e.g. zero) matrix falls back to the Frobenius norm
-        s = xp.where(s > 0, s, ops.fro(A))
+        if not ops.known(xp.all(s > 0)):
+            s = xp.where(s > 0, s, ops.fro(A))
     elif scaling == "estimate":
         lo, hi = estimate_spectrum(A, ops, hermitian)
         s = xp.sqrt(lo * hi)
@@ -165,43 +168,52 @@ def _pade(An: Array, opt: Options, ops: Ops) -> tuple[Array, Array]:
 def _pade_product(An: Array, opt: Options, ops: Ops) -> tuple[Array, tuple[Array, ...], Array]:
     """Padé [m/m] as ``Q(X)^-1 P(X)`` with ``X = A_n / t``; Hermitian input.
 
-    Returns ``(out, (X, B, Qi, Yi, U[, U^2]), t)``: ``B = [P_o(U), Q_o(U)]``
-    (side by side, ``(..., n, 2n)``), ``Qi = Q(X)^-1``, ``Yi = r_m(X)`` and the
-    powers of ``U = X^2`` (``U^2`` from m = 4); the backward reuses them. Products with ``X`` act on
-    concatenated right-hand sides rather than broadcast stacks (torch copies a
-    broadcast operand).
+    ``X`` is never formed: with ``U = A_n^2`` (and ``U^2`` from m = 4), the
+    powers of ``1/t`` join the coefficients, and ``P`` and ``Q`` are both
+    multiplied by ``t`` (which leaves ``Q^-1 P`` as it is) so that the products
+    ``A_n P_o(X^2) = t X P_o(X^2)`` enter the sums unscaled. Every sum is one
+    :meth:`Ops.lincomb` (the identity added on the diagonal, in place where the
+    backend allows).
+
+    Returns ``(out, (A_n, Bp, Bq, Qi, Yi, U[, U^2]), t)`` with ``Bp = P_o(X^2)``,
+    ``Bq = Q_o(X^2)``, ``Qi = (t Q(X))^-1``, ``Yi = r_m(X)`` (what the backward
+    reuses) and ``out = Yi`` for the inverse root, ``out = A_n Yi = t X r_m(X)``
+    for the root.
     """
     xp = ops.xp
     pe, qe, po, qo = pade_product_parts(opt.order)
     k = len(pe) - 1
-    n = An.shape[-1]
-    eye = ops.eye_like(An)
     U = An @ An
     pows = [U, U @ U] if k == 2 else [U]
     # x_max <= ||U^k||_F^(1/2k); scale the spectrum into [0, bound]
     bound = PRODUCT_BOUND["double" if xp.finfo(An.dtype).eps < 1e-10 else "single"]
     t = ops.fro(pows[-1]) ** (1.0 / (2 * k)) / bound
     t = xp.where(t > 1, t, xp.ones_like(t))
-    X = An / t
-    S = [pows[j] / t ** (2 * j + 2) for j in range(k)]
+    tc = plain_if_one(t, ops)
+    w = [1 / tc ** (2 * j + 2) for j in range(k)]  # X^(2j+2) = w_j U^(j+1)
 
-    B = xp.concat([lincomb(xp, po[1:], S, po[0] * eye), lincomb(xp, qo[1:], S, qo[0] * eye)], axis=-1)
-    XB = X @ B
-    P = lincomb(xp, pe[1:], S, pe[0] * eye) + XB[..., :n]
-    Q = lincomb(xp, qe[1:], S, qe[0] * eye) + XB[..., n:]
+    def even(c: tuple[float, ...], f: Array | float = 1.0, into: Array | None = None) -> Array:
+        """``f (c_0 I + sum_j c_(j+1) X^(2j+2))`` (+ ``into``)."""
+        coeffs = [f * cj * wj if cj else 0.0 for cj, wj in zip(c[1:], w, strict=True)]
+        return ops.lincomb(coeffs, pows, f * c[0], into=into)
+
+    Bp, Bq = even(po), even(qo)
+    P = even(pe, tc, into=An @ Bp)  # t P(X) = t P_e(X^2) + A_n P_o(X^2)
+    Q = even(qe, tc, into=An @ Bq)  # t Q(X)
     Qi = ops.hpd_inv(Q)
-    Yi = Qi @ P
-    out = Yi if opt.inverse else X @ Yi
-    return out, (X, B, Qi, Yi, *S), t
+    ops.release(Q)
+    Yi = ops.matmul(Qi, P)
+    ops.release(P)
+    out = Yi if opt.inverse else ops.matmul(An, Yi)
+    return out, (An, Bp, Bq, Qi, Yi, *pows), t
 
 
-def lincomb(xp: Any, coeffs: tuple[float, ...], mats: list[Array], start: Array | None = None) -> Array:
-    """``start + sum c_j M_j`` over the nonzero coefficients (``start`` may be omitted)."""
-    out = start
-    for c, M in zip(coeffs, mats, strict=True):
-        if c:
-            out = c * M if out is None else out + c * M
-    return xp.zeros_like(mats[0]) if out is None else out
+def plain_if_one(t: Array, ops: Ops) -> Array | float:
+    """``1.0`` where every entry of ``t`` is known to be 1 (the common case), else ``t``.
+
+    Coefficients that are plain numbers save a few small array operations per sum.
+    """
+    return 1.0 if ops.known(ops.xp.all(t == 1)) else t
 
 
 @cache

@@ -10,13 +10,14 @@ against a known backend bug.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from .._compat import device
 
 Array = Any
 
-__all__ = ["Ops"]
+__all__ = ["Ops", "is_number", "is_zero"]
 
 
 class Ops:
@@ -24,6 +25,8 @@ class Ops:
 
     #: whether values can be inspected eagerly (False for traced / lazy arrays)
     eager: bool = True
+    #: whether reading a value costs nothing (eager arrays in host memory: no device sync)
+    host: bool = False
 
     def __init__(self, xp: Any) -> None:
         self.xp = xp
@@ -65,8 +68,48 @@ class Ops:
         """``a + d * I`` with ``d`` broadcastable to ``a.shape[:-2] + (1, 1)``."""
         return a + d * self.eye_like(a)
 
-    def hermitian_part(self, a: Array) -> Array:
-        return (a + self.mH(a)) / 2
+    def hermitian_part(self, a: Array, scale: Array | float | None = None) -> Array:
+        """``(a + a^H) / 2``, times ``scale`` (a number or shape ``(..., 1, 1)``) if given."""
+        h = a + self.mH(a)
+        return h / 2 if scale is None else h * (scale / 2)
+
+    def lincomb(
+        self,
+        coeffs: Sequence[Array | float],
+        mats: Sequence[Array],
+        eye: Array | float = 0.0,
+        into: Array | None = None,
+    ) -> Array:
+        """``into + sum c_j M_j + eye * I`` over the nonzero coefficients.
+
+        A coefficient (``eye`` too) is a number or an array of shape
+        ``(..., 1, 1)``: one number per matrix.
+
+        ``into`` (optional) is an intermediate the caller no longer needs: an
+        adapter may accumulate the sum into it in place. Here, and wherever
+        arrays are immutable or traced, every term is an ordinary operation.
+        """
+        out = into
+        for c, M in zip(coeffs, mats, strict=True):
+            if not is_zero(c):
+                term = M if is_number(c) and c == 1 else c * M
+                out = term if out is None else out + term
+        if not is_zero(eye):
+            diag = eye * self.eye_like(mats[0] if out is None else out)
+            out = diag if out is None else out + diag
+        return self.xp.zeros_like(mats[0]) if out is None else out
+
+    # -- memory ---------------------------------------------------------------
+    def matmul(self, a: Array, b: Array) -> Array:
+        """``a @ b``; an adapter may write it into a :meth:`release`-d array."""
+        return a @ b
+
+    def release(self, *arrays: Array) -> None:
+        """Declare intermediates dead: an adapter may reuse their memory for later results.
+
+        The caller must not use them afterwards (nor have stored or returned them).
+        Here, and wherever arrays are immutable or traced, this does nothing.
+        """
 
     # -- factorisations -------------------------------------------------------
     def hpd_inv(self, a: Array) -> Array:
@@ -82,8 +125,30 @@ class Ops:
         return w, v
 
     # -- inspection ---------------------------------------------------------
+    def known(self, flag: Array) -> bool | None:
+        """The value of a boolean 0-d array where reading it is free (:attr:`host`), else ``None``.
+
+        For shortcuts that give the same result either way (no device sync, no tracing).
+        """
+        return bool(flag) if self.eager and self.host else None
+
     def all_finite(self, a: Array) -> bool | None:
         """``True``/``False``, or ``None`` where values cannot be inspected."""
         if not self.eager:
             return None
-        return bool(self.xp.all(self.xp.isfinite(a)))
+        xp = self.xp
+        # one reduction: a NaN or Inf entry makes the sum NaN or Inf, so a finite sum
+        # proves every entry finite; otherwise (or on overflow) check entry by entry
+        if bool(xp.isfinite(xp.sum(a))):
+            return True
+        return bool(xp.all(xp.isfinite(a)))
+
+
+def is_number(c: Any) -> bool:
+    """A coefficient given as a Python number (not an array)."""
+    return isinstance(c, (int, float))
+
+
+def is_zero(c: Any) -> bool:
+    """A coefficient that is the number 0 (an array coefficient is never skipped)."""
+    return is_number(c) and c == 0

@@ -21,6 +21,7 @@ class GenericAdapter:
         self.xp = xp
         self.ops = self.ops_class(xp)
         self.accelerator = self._on_accelerator(A)
+        self.ops.host = not self.accelerator
 
     def _on_accelerator(self, A: Array) -> bool:
         if is_cupy_namespace(self.xp):
