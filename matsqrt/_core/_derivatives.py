@@ -118,25 +118,23 @@ def _rational_product(T: Array, res: Any, opt: Options, ops: Ops) -> Array:
     def t_d(c_e: tuple[float, ...], c_o: tuple[float, ...], Bc: Array) -> Array:
         """``t d(c_e(X^2) + X c_o(X^2)) = t dc_e + E c_o + A_n dc_o``."""
         dc_o = ops.lincomb(c_o[1:], dS)
-        M = mm(An, dc_o)
-        out = ops.lincomb([t * cj if cj else 0.0 for cj in c_e[1:]] + [1.0], [*dS, M], into=mm(E, Bc))
-        ops.release(dc_o, M)
+        out = ops.lincomb([t * cj if cj else 0.0 for cj in c_e[1:]], dS)
+        out = mm(An, dc_o, into=mm(E, Bc, into=out))
+        ops.release(dc_o)
         return out
 
     dP = t_d(pe, po, Bp)
     dQ = t_d(qe, qo, Bq)
     ops.release(*dS)
-    M = mm(dQ, Yi)
-    W = ops.lincomb((-1.0,), [M], into=dP)  # t dP - t dQ r
-    ops.release(dQ, M)
+    W = mm(dQ, Yi, into=dP, alpha=-1.0)  # t dP - t dQ r
+    ops.release(dQ)
     dYi = mm(Qi, W)
     ops.release(W)
     if opt.inverse:
         return ops.hermitian_part(dYi, 1 / ops.xp.sqrt(s))
     # d(X r(X)) = (E Yi + A_n dYi) / t
-    M = mm(An, dYi)
-    out = ops.lincomb((1.0,), [M], into=mm(E, Yi))
-    ops.release(M, dYi, E)
+    out = mm(An, dYi, into=mm(E, Yi))
+    ops.release(dYi, E)
     return ops.hermitian_part(out, ops.xp.sqrt(s) / t)
 
 

@@ -173,7 +173,7 @@ def _pade_product(An: Array, opt: Options, ops: Ops) -> tuple[Array, tuple[Array
     multiplied by ``t`` (which leaves ``Q^-1 P`` as it is) so that the products
     ``A_n P_o(X^2) = t X P_o(X^2)`` enter the sums unscaled. Every sum is one
     :meth:`Ops.lincomb` (the identity added on the diagonal, in place where the
-    backend allows).
+    backend allows) or accumulated in a product (:meth:`Ops.matmul`).
 
     Returns ``(out, (A_n, Bp, Bq, Qi, Yi, U[, U^2]), t)`` with ``Bp = P_o(X^2)``,
     ``Bq = Q_o(X^2)``, ``Qi = (t Q(X))^-1``, ``Yi = r_m(X)`` (what the backward
@@ -198,8 +198,8 @@ def _pade_product(An: Array, opt: Options, ops: Ops) -> tuple[Array, tuple[Array
         return ops.lincomb(coeffs, pows, f * c[0], into=into)
 
     Bp, Bq = even(po), even(qo)
-    P = even(pe, tc, into=An @ Bp)  # t P(X) = t P_e(X^2) + A_n P_o(X^2)
-    Q = even(qe, tc, into=An @ Bq)  # t Q(X)
+    P = ops.matmul(An, Bp, into=even(pe, tc))  # t P(X) = t P_e(X^2) + A_n P_o(X^2)
+    Q = ops.matmul(An, Bq, into=even(qe, tc))  # t Q(X)
     Qi = ops.hpd_inv(Q)
     ops.release(Q)
     Yi = ops.matmul(Qi, P)

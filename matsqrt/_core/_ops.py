@@ -100,9 +100,16 @@ class Ops:
         return self.xp.zeros_like(mats[0]) if out is None else out
 
     # -- memory ---------------------------------------------------------------
-    def matmul(self, a: Array, b: Array) -> Array:
-        """``a @ b``; an adapter may write it into a :meth:`release`-d array."""
-        return a @ b
+    def matmul(self, a: Array, b: Array, into: Array | None = None, alpha: float = 1.0) -> Array:
+        """``into + alpha * (a @ b)`` (``into`` optional, a dead intermediate as in :meth:`lincomb`).
+
+        An adapter may accumulate into ``into`` in the product itself (BLAS ``beta = 1``), or
+        write the product into a :meth:`release`-d array.
+        """
+        p = a @ b
+        if alpha != 1:
+            p = alpha * p
+        return p if into is None else into + p
 
     def release(self, *arrays: Array) -> None:
         """Declare intermediates dead: an adapter may reuse their memory for later results.

@@ -63,9 +63,19 @@ class TorchOps(Ops):
                 return self._free.pop(i)
         return None
 
-    def matmul(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    def matmul(
+        self, a: torch.Tensor, b: torch.Tensor, into: torch.Tensor | None = None, alpha: float = 1.0
+    ) -> torch.Tensor:
+        if into is not None:
+            if self.eager and into.shape == a.shape == b.shape and into.is_contiguous() and a.ndim >= 2:
+                # the sum in the product itself: one pass less than a @ b, then add_
+                n = a.shape[-1]
+                into.view(-1, n, n).baddbmm_(a.reshape(-1, n, n), b.reshape(-1, n, n), alpha=alpha)
+                return into
+            return super().matmul(a, b, into, alpha)
         buf = self._buffer(a, a, b) if self._free and a.shape == b.shape else None
-        return a @ b if buf is None else torch.matmul(a, b, out=buf)
+        p = a @ b if buf is None else torch.matmul(a, b, out=buf)
+        return p if alpha == 1 else p.mul_(alpha)
 
     # -- fused sums ----------------------------------------------------------
     def hermitian_part(self, a: torch.Tensor, scale: Any = None) -> torch.Tensor:
@@ -73,7 +83,8 @@ class TorchOps(Ops):
             return super().hermitian_part(a, scale)
         buf = self._buffer(a, a) if self._free else None
         h = torch.add(a, a.mH) if buf is None else torch.add(a, a.mH, out=buf)
-        return h.mul_(0.5 if scale is None else scale * 0.5)
+        factor = 0.5 if scale is None else scale * 0.5
+        return h if isinstance(factor, float) and factor == 1.0 else h.mul_(factor)
 
     def lincomb(
         self,
