@@ -192,10 +192,10 @@ def _pade_product(An: Array, opt: Options, ops: Ops) -> tuple[Array, tuple[Array
     tc = plain_if_one(t, ops)
     w = [1 / tc ** (2 * j + 2) for j in range(k)]  # X^(2j+2) = w_j U^(j+1)
 
-    def even(c: tuple[float, ...], f: Array | float = 1.0, into: Array | None = None) -> Array:
-        """``f (c_0 I + sum_j c_(j+1) X^(2j+2))`` (+ ``into``)."""
+    def even(c: tuple[float, ...], f: Array | float = 1.0) -> Array:
+        """``f (c_0 I + sum_j c_(j+1) X^(2j+2))``."""
         coeffs = [f * cj * wj if cj else 0.0 for cj, wj in zip(c[1:], w, strict=True)]
-        return ops.lincomb(coeffs, pows, f * c[0], into=into)
+        return ops.lincomb(coeffs, pows, f * c[0])
 
     Bp, Bq = even(po), even(qo)
     P = ops.matmul(An, Bp, into=even(pe, tc))  # t P(X) = t P_e(X^2) + A_n P_o(X^2)
