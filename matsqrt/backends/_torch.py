@@ -24,17 +24,19 @@ LU_GUARD_MIN_N = 128
 
 
 class TorchOps(Ops):
-    """Native torch routines: fused in-place sums, Cholesky inverses, the LU guard.
+    """Native torch routines: fused in-place sums, buffer reuse, Cholesky inverses, the LU guard.
 
-    On a CPU, elementwise passes that allocate a fresh tensor cost far more than
-    the arithmetic (glibc returns freed megabyte blocks to the system, so the
-    next one is page-faulted in again: ``2 * A + B`` on 8 x 256 x 256 float32
-    takes as long as a matmul, ``torch.add(B, A, alpha=2)`` a tenth of that).
-    The sums of the core therefore accumulate in place into one fresh tensor,
-    when running eagerly; under ``torch.compile`` and ``torch.func`` transforms
-    they are plain out-of-place operations. Every in-place update writes into a
-    tensor created for the purpose, whose autograd history saves no tensor, so
-    double backward is unaffected.
+    On a CPU, elementwise passes that write a freshly allocated tensor cost far
+    more than the arithmetic (measured on the project's machine: ``2 * A + B``
+    on 8 x 256 x 256 float32 takes as long as a matmul, ``torch.add(B, A,
+    alpha=2)`` a tenth of that; glibc hands large freed blocks back to the
+    system, and the next allocation page-faults them in again). So, when running
+    eagerly, the core's sums accumulate in place into one fresh tensor (or into
+    the product itself, ``baddbmm_``), and intermediates the core releases are
+    reused as outputs (``out=``) where autograd records nothing. Under
+    ``torch.compile`` and ``torch.func`` transforms the plain out-of-place code
+    runs. Every in-place update writes into a tensor created for the purpose,
+    whose autograd history saves no tensor, so double backward is unaffected.
     """
 
     def __init__(self, xp: Any) -> None:
