@@ -150,7 +150,7 @@ def _spiked_and_flat(n=32, seed=3):
 
 
 def test_torch_ops_sums_match_the_standard_ones():
-    """TorchOps' in-place sums (float and per-matrix coefficients, identity, ``into``) equal Ops'."""
+    """TorchOps' in-place sums (float and per-matrix coefficients, identity, broadcasting) equal Ops'."""
     import array_api_compat.torch as xp
 
     from matsqrt._core import Ops
@@ -162,12 +162,12 @@ def test_torch_ops_sums_match_the_standard_ones():
     cases = [
         dict(coeffs=(2.0, 0.0, -1.5), mats=[M1, M2, M3]),
         dict(coeffs=(c, 0.5, 0.0), mats=[M1, M2, M3], eye=3.0),
-        dict(coeffs=(0.0, c), mats=[M1, M2], eye=c, into=M3.clone()),
-        dict(coeffs=(1.0,), mats=[M1[0]], eye=1.0, into=M2.clone()),  # broadcast into the batch
+        dict(coeffs=(0.0, c, 1.0), mats=[M1, M2, M3], eye=c),
+        dict(coeffs=(1.0, 2.0), mats=[M1[0], M2], eye=1.0),  # the first term broadcast to the batch
         dict(coeffs=(0.0,), mats=[M1], eye=2.0),
     ]
     for kw in cases:
-        ref = Ops(xp).lincomb(**{k: v.clone() if k == "into" else v for k, v in kw.items()})
+        ref = Ops(xp).lincomb(**kw)
         got = TorchOps(xp).lincomb(**kw)
         torch.testing.assert_close(got, ref, rtol=1e-14, atol=1e-14)
     for scale in (None, 3.0, c):

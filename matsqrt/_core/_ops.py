@@ -78,18 +78,14 @@ class Ops:
         coeffs: Sequence[Array | float],
         mats: Sequence[Array],
         eye: Array | float = 0.0,
-        into: Array | None = None,
     ) -> Array:
-        """``into + sum c_j M_j + eye * I`` over the nonzero coefficients.
+        """``sum c_j M_j + eye * I`` over the nonzero coefficients; a new array.
 
         A coefficient (``eye`` too) is a number or an array of shape
-        ``(..., 1, 1)``: one number per matrix.
-
-        ``into`` (optional) is an intermediate the caller no longer needs: an
-        adapter may accumulate the sum into it in place. Here, and wherever
-        arrays are immutable or traced, every term is an ordinary operation.
+        ``(..., 1, 1)``: one number per matrix. An adapter may accumulate the
+        terms in place into the new array.
         """
-        out = into
+        out = None
         for c, M in zip(coeffs, mats, strict=True):
             if not is_zero(c):
                 term = M if is_number(c) and c == 1 else c * M
@@ -101,7 +97,7 @@ class Ops:
 
     # -- memory ---------------------------------------------------------------
     def matmul(self, a: Array, b: Array, into: Array | None = None, alpha: float = 1.0) -> Array:
-        """``into + alpha * (a @ b)`` (``into`` optional, a dead intermediate as in :meth:`lincomb`).
+        """``into + alpha * (a @ b)``; ``into`` (optional) is an intermediate the caller no longer needs.
 
         An adapter may accumulate into ``into`` in the product itself (BLAS ``beta = 1``), or
         write the product into a :meth:`release`-d array.

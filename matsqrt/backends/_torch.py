@@ -88,32 +88,21 @@ class TorchOps(Ops):
         factor = 0.5 if scale is None else scale * 0.5
         return h if isinstance(factor, float) and factor == 1.0 else h.mul_(factor)
 
-    def lincomb(
-        self,
-        coeffs: Sequence[Any],
-        mats: Sequence[torch.Tensor],
-        eye: Any = 0.0,
-        into: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+    def lincomb(self, coeffs: Sequence[Any], mats: Sequence[torch.Tensor], eye: Any = 0.0) -> torch.Tensor:
         terms = [(c, M) for c, M in zip(coeffs, mats, strict=True) if not is_zero(c)]
-        if not self.eager or (into is None and not terms):
-            return super().lincomb(coeffs, mats, eye, into)
-        shapes = {M.shape for _, M in terms} | (set() if into is None else {into.shape})
+        if not self.eager or not terms:
+            return super().lincomb(coeffs, mats, eye)
+        shapes = {M.shape for _, M in terms}
         shapes |= {c.shape for c in (*(c for c, _ in terms), eye) if isinstance(c, torch.Tensor)}
         shape = shapes.pop() if len(shapes) == 1 else _broadcast_shapes(shapes)
-        if into is not None and into.shape == shape:
-            out = into
+        (c0, M0), *rest = terms
+        if M0.shape != shape:
+            out = torch.mul(M0, c0).expand(shape).clone()
+        elif (buf := self._buffer(M0, *mats) if self._free else None) is not None:
+            out = torch.mul(M0, c0, out=buf)
         else:
-            c0, M0 = terms.pop(0)
-            if M0.shape != shape:
-                out = torch.mul(M0, c0).expand(shape).clone()
-            elif (buf := self._buffer(M0, *mats) if self._free else None) is not None:
-                out = torch.mul(M0, c0, out=buf)
-            else:
-                out = torch.mul(M0, c0)
-            if into is not None:
-                out.add_(into)
-        for c, M in terms:
+            out = torch.mul(M0, c0)
+        for c, M in rest:
             if isinstance(c, torch.Tensor):
                 out.addcmul_(M, c)
             else:
