@@ -129,7 +129,9 @@ class TorchOps(Ops):
         eye = torch.eye(a.shape[-1], dtype=a.dtype, device=a.device).expand(a.shape)
         Li = torch.linalg.solve_triangular(L, eye, upper=False)
         if self._reusing():
-            return torch.matmul(Li.mH, Li, out=L)  # L is dead
+            # L is dead; it is column-major, so its transpose is a contiguous buffer
+            # (out=L itself makes matmul compute elsewhere and copy: 2-4x the product)
+            return torch.matmul(Li.mH, Li, out=L.mT)
         return Li.mH @ Li
 
     def inv(self, a: torch.Tensor) -> torch.Tensor:
