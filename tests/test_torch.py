@@ -125,6 +125,30 @@ def test_lu_guard_for_pytorch_181570():
     assert rel_error(Y.numpy(), matsqrt.sqrtm(S1 @ S2, hermitian=False, order=8)) <= 1e-10
 
 
+@pytest.mark.parametrize("dtype", ["float64", "complex128"])
+def test_hpd_inverse_is_contiguous_and_exact(dtype):
+    """The Cholesky inverse reuses column-major L through its (contiguous) transpose.
+
+    Written into L itself, the result was column-major: matmul computed it elsewhere
+    and copied (2-4x the product), and released-buffer reuse (contiguous only) skipped it.
+    """
+    import array_api_compat.torch as xp
+
+    from matsqrt.backends._torch import TorchOps
+
+    rng = np.random.default_rng(2)
+    M = random_spd((3, 12), 100, seed=4).astype(dtype)
+    if M.dtype.kind == "c":
+        R = 0.3 * (rng.standard_normal(M.shape) + 1j * rng.standard_normal(M.shape))
+        M = M + R @ R.conj().swapaxes(-1, -2)
+    ops = TorchOps(xp)
+    for grad in (False, True):  # buffer reuse only where autograd records nothing
+        with torch.set_grad_enabled(grad):
+            X = ops.hpd_inv(torch.tensor(M))
+        assert X.is_contiguous()
+        assert rel_error(X.numpy(), np.linalg.inv(M)) <= 1e-12
+
+
 def test_nan_raises_and_errors_are_clear():
     with pytest.raises(ValueError, match="NaN"):
         matsqrt.sqrtm(torch.full((3, 3), float("nan")))
