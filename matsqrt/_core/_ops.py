@@ -64,10 +64,6 @@ class Ops:
         t = xp.sum(xp.linalg.diagonal(a), axis=-1)
         return t[..., None, None]
 
-    def add_diag(self, a: Array, d: Array) -> Array:
-        """``a + d * I`` with ``d`` broadcastable to ``a.shape[:-2] + (1, 1)``."""
-        return a + d * self.eye_like(a)
-
     def hermitian_part(self, a: Array, scale: Array | float | None = None) -> Array:
         """``(a + a^H) / 2``, times ``scale`` (a number or shape ``(..., 1, 1)``) if given."""
         h = a + self.mH(a)
