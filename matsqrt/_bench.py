@@ -269,13 +269,14 @@ def _core_value_and_vjp(A: Any, G: Any, kw: dict[str, Any]) -> tuple[Any, Any]:
     Padé uses the rational backward, reusing the forward's inverses).
     """
     from . import _core
-    from ._validation import as_array, check_finite_values, check_matrix, resolve_options
+    from ._checks import raise_if_bad
+    from ._validation import as_array, check_matrix, resolve_options
     from .backends import adapter_for
 
     A, xp = as_array(A)
     check_matrix(A)
     adapter = adapter_for(xp, A)
-    check_finite_values(A, adapter.ops)
+    raise_if_bad(A, adapter.ops, inverse=False, hermitian=True)
     opt = resolve_options(
         A,
         adapter.ops,

@@ -53,6 +53,6 @@ def residual(A: Any, Y: Any, /, *, inverse: bool = False) -> Any:
         den = xp.sqrt(xp.asarray(float(A.shape[-1]), dtype=ops.fro(E).dtype))
     else:
         E = Y @ Y - A
-        den = ops.fro(A)
-    r = ops.fro(E) / den
+        den = ops.fro_safe(A)
+    r = ops.fro_safe(E) / den
     return r[..., 0, 0]

@@ -15,7 +15,7 @@ from ._core._orders import MAX_ORDER, order_for, sign_iters_for
 __all__ = [
     "AccuracyWarning",
     "as_array",
-    "check_finite_values",
+    "check_bool",
     "check_matrix",
     "compute_dtype",
     "resolve_options",
@@ -39,7 +39,13 @@ class AccuracyWarning(RuntimeWarning):
 
 
 def as_array(A: Any, name: str = "A") -> tuple[Any, Any]:
-    """``(array, namespace)``; Python sequences become NumPy arrays."""
+    """``(array, namespace)``; Python sequences become NumPy arrays.
+
+    Array types whose semantics matsqrt would silently get wrong are refused:
+    ``np.matrix`` (``*`` and reductions differ), masked arrays (the mask would be
+    ignored), sparse matrices and tensors.
+    """
+    _refuse_unsupported(A, name)
     try:
         xp = array_namespace(A)
     except TypeError:
@@ -52,6 +58,36 @@ def as_array(A: Any, name: str = "A") -> tuple[Any, Any]:
             raise TypeError(msg) from exc
         xp = array_namespace(A)
     return A, xp
+
+
+def _refuse_unsupported(A: Any, name: str) -> None:
+    import numpy as np
+
+    what = None
+    if isinstance(A, np.ma.MaskedArray):
+        what = "a masked array (the mask would be ignored); pass A.filled(...) or drop the masked entries"
+    elif isinstance(A, np.matrix):
+        what = "np.matrix; pass np.asarray(A)"
+    elif type(A).__module__.startswith("scipy.sparse"):
+        what = f"a SciPy sparse {type(A).__name__}; pass A.toarray()"
+    elif type(A).__module__.startswith("torch") and getattr(A, "layout", None) is not None:
+        if str(A.layout) != "torch.strided":
+            what = f"a torch tensor with layout {A.layout}; pass A.to_dense()"
+    elif type(A).__module__.startswith(("jax.experimental.sparse", "cupyx.scipy.sparse", "sparse")):
+        what = f"a sparse {type(A).__name__}; pass a dense array"
+    if what is not None:
+        msg = f"{name} is {what}: matsqrt takes dense arrays"
+        raise TypeError(msg)
+
+
+def check_bool(value: Any, what: str) -> bool:
+    """``value`` as a bool; anything but a bool (or NumPy bool) is a ``TypeError``."""
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    msg = f"{what} must be True or False, got {value!r}"
+    raise TypeError(msg)
 
 
 def check_matrix(A: Any, name: str = "A") -> None:
@@ -82,13 +118,6 @@ def _default_float(xp: Any, A: Any) -> Any:
         return xp.__array_namespace_info__().default_dtypes(device=device(A))["real floating"]
     except (AttributeError, TypeError):  # pragma: no cover - very old namespaces
         return xp.float64
-
-
-def check_finite_values(A: Any, ops: Ops, name: str = "A") -> None:
-    finite = ops.all_finite(A)
-    if finite is False:
-        msg = f"{name} contains NaN or Inf; pass check_finite=False to skip this check"
-        raise ValueError(msg)
 
 
 def check_choice(value: Any, choices: tuple[str, ...], what: str) -> str:
@@ -142,7 +171,6 @@ def resolve_options(
     backward = check_choice(backward, BACKWARDS, "backward")
     order = check_order(order)
     tol = check_tol(tol)
-    hermitian = bool(hermitian)
     if not hermitian and method == "eigh":
         msg = 'method="eigh" needs Hermitian input; use hermitian=True or another method'
         raise ValueError(msg)
@@ -154,15 +182,17 @@ def resolve_options(
         raise ValueError(msg)
 
     scaling = None
-    bwd_iters = DEFAULT_BWD_ITERS
-    if method == "auto" and hermitian and not accelerator:
+    bwd_iters = None  # backward="lyapunov": until converged (eager), 8 iterations (traced)
+    exact_instead = False
+    if method == "auto" and hermitian and not accelerator and (tol is None or not ops.eager):
         # Measured (docs/performance.rst): on CPUs eigh is faster than every Padé order
-        # (one batched inverse costs 15-20 matmuls at n <= 64) and exact, so it is the
-        # fastest method that reaches any tol; no spectrum estimate is needed.
+        # (one batched inverse costs 15-20 matmuls at n <= 64) and exact, so without a
+        # tol it is the best method; no spectrum estimate is needed.
         method = "eigh"
     if method == "auto" or (tol is not None and method != "eigh"):
         eps = float(xp.finfo(A.dtype).eps)
         floor = eps
+        explicit_tol = tol is not None
         if tol is None:
             tol = 100 * eps
         elif tol < floor:
@@ -179,17 +209,16 @@ def resolve_options(
             )
             raise ValueError(msg)
         lo, hi, trace = _spectrum_bounds(A, ops, hermitian)
+        cond = COND_SAFETY * hi / lo if lo > 0 else math.inf
         if method == "auto":
-            limit = AUTO_PADE_MAX_ORDER["accelerator" if accelerator else "cpu"]
-            cond = COND_SAFETY * hi / lo if lo > 0 else math.inf
-            m = order_for("pade", tol, 1.0, cond)
-            # rounding floor of products with the shifted inverses: the inverse root
-            # inherits cond^(1/2), the root cond^(1/4) (measured; see docs/methods)
-            floor_pade = 10 * eps * cond ** (0.5 if inverse else 0.25)
-            method = "pade" if (not hermitian or (m <= limit and floor_pade <= tol)) else "eigh"
+            method = _auto_method(tol, eps, cond, inverse, hermitian, accelerator, explicit_tol)
         if method == "pade":
-            order = order_for("pade", tol, 1.0, COND_SAFETY * hi / lo) if lo > 0 else math.inf
+            order = order_for("pade", tol, 1.0, cond)
             scaling = "estimate"
+            if hermitian and order > MAX_ORDER["pade"]:
+                # beyond every Padé order for this conditioning (or singular): the exact
+                # method, which never does worse than the default order
+                method, exact_instead = "eigh", True
         elif method in ("taylor", "newton_schulz"):
             fro_hi = hi * math.sqrt(A.shape[-1])
             order = order_for(method, tol, lo / (COND_SAFETY * fro_hi), 1.0)
@@ -203,10 +232,22 @@ def resolve_options(
                     stacklevel=4,
                 )
                 order = MAX_ORDER[method]
-        # backward sign iterations: the smallest normalised eigenvalue of the coefficient
-        n = A.shape[-1]
-        mu = math.sqrt(lo / (COND_SAFETY * trace)) if not inverse else math.sqrt(lo / (COND_SAFETY * n * hi))
-        bwd_iters = sign_iters_for(tol, mu) + 2 if mu > 0 else 100
+            # backward sign iterations: the smallest normalised eigenvalue of the coefficient
+            n = A.shape[-1]
+            mu = (
+                math.sqrt(lo / (COND_SAFETY * trace))
+                if not inverse
+                else math.sqrt(lo / (COND_SAFETY * n * hi))
+            )
+            bwd_iters = sign_iters_for(tol, mu) + 2 if mu > 0 else 100
+        elif exact_instead and _eigh_floor(eps, cond, inverse) > tol:
+            warnings.warn(
+                f"tol={tol:g} is out of reach for this input in {A.dtype} (estimated condition "
+                f"number {hi / lo if lo > 0 else math.inf:.3g}: the exact eigh root is accurate to "
+                f"about {_eigh_floor(eps, cond, inverse):.2g}); returning that",
+                AccuracyWarning,
+                stacklevel=4,
+            )
 
     if method != "eigh" and order is None:
         order = DEFAULT_ORDER[method]
@@ -215,7 +256,7 @@ def resolve_options(
     if scaling is None:
         scaling = DEFAULT_SCALING[method]
 
-    if backward == "auto":
+    if backward == "auto" or (exact_instead and backward == "rational"):
         backward = {"pade": "rational", "eigh": "eigh"}.get(method, "lyapunov")
     elif backward == "rational" and method != "pade":
         msg = (
@@ -228,19 +269,66 @@ def resolve_options(
         method=method,
         order=int(order),
         backward=backward,
-        bwd_iters=int(bwd_iters),
+        bwd_iters=None if bwd_iters is None else int(bwd_iters),
         hermitian=hermitian,
         scaling=scaling,
         pade_form="product" if product else "fractions",
     )
 
 
+def _eigh_floor(eps: float, cond: float, inverse: bool) -> float:
+    """Relative error of the eigh root from eigenvalue rounding (``eps ||A||`` absolute):
+    ``eps cond`` for the inverse root, ``min(eps cond^(1/2), eps^(1/2))`` for the root (an
+    eigenvalue 0 computed as ``eps ||A||`` has root ``eps^(1/2) ||A||^(1/2)``); measured 0.4-0.7x that."""
+    if inverse:
+        return eps * cond
+    return min(eps * math.sqrt(cond), math.sqrt(eps))
+
+
+def _pade_floor(eps: float, cond: float, inverse: bool) -> float:
+    """Rounding floor of Padé in partial fractions (measured; docs/methods)."""
+    return 10 * eps * cond ** (0.5 if inverse else 0.25)
+
+
+def _auto_method(
+    tol: float, eps: float, cond: float, inverse: bool, hermitian: bool, accelerator: bool, explicit: bool
+) -> str:
+    """``method="auto"``: the fastest method known to reach ``tol``, else the more accurate one (warned)."""
+    if not hermitian:
+        return "pade"
+    limit = AUTO_PADE_MAX_ORDER["accelerator" if accelerator else "cpu"]
+    m = order_for("pade", tol, 1.0, cond)
+    pade_ok = m <= limit and _pade_floor(eps, cond, inverse) <= tol
+    eigh_ok = _eigh_floor(eps, cond, inverse) <= tol
+    if accelerator and pade_ok:
+        return "pade"
+    if eigh_ok or (not pade_ok and not explicit):
+        return "eigh"
+    if pade_ok:
+        return "pade"
+    # neither is known to reach tol: the smaller rounding floor, and say so
+    best = (
+        "pade"
+        if m <= MAX_ORDER["pade"] and _pade_floor(eps, cond, inverse) < _eigh_floor(eps, cond, inverse)
+        else "eigh"
+    )
+    floor = _pade_floor(eps, cond, inverse) if best == "pade" else _eigh_floor(eps, cond, inverse)
+    warnings.warn(
+        f"method='auto' cannot reach tol={tol:g} for this input (estimated condition number "
+        f"{cond / COND_SAFETY:.3g}); using {best!r}, accurate to about {floor:.2g}",
+        AccuracyWarning,
+        stacklevel=5,
+    )
+    return best
+
+
 def _spectrum_bounds(A: Any, ops: Ops, hermitian: bool) -> tuple[float, float, float]:
     """Worst-case (over the batch) ``lo``, ``hi`` and the trace at the worst matrix."""
     xp = ops.xp
     lo, hi = estimate_spectrum(A, ops, hermitian)
-    cond = hi / lo
-    cond = xp.where(xp.isfinite(cond) & (lo > 0), cond, xp.full_like(cond, math.inf))
+    pos = lo > 0
+    cond = hi / xp.where(pos, lo, xp.ones_like(lo))
+    cond = xp.where(xp.isfinite(cond) & pos, cond, xp.full_like(cond, math.inf))
     flat_cond = xp.reshape(cond, (-1,))
     k = int(xp.argmax(flat_cond))
     lo_k = float(xp.reshape(lo, (-1,))[k])

@@ -10,6 +10,7 @@ most 0.8 of that), so the tolerance covers it.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from conftest import to_np, to_xp
@@ -93,7 +94,11 @@ def test_root_properties(xp, problem, inverse):
     A, cond = problem
     fn = matsqrt.invsqrtm if inverse else matsqrt.sqrtm
     Ax = to_xp(xp, A)
-    outx = fn(Ax, **_converging_options(xp, A.dtype, cond))
+    with warnings.catch_warnings():
+        # auto at a tol below the rounding floor of both methods says so; what it returns
+        # is judged below against the conditioning bound
+        warnings.simplefilter("ignore", matsqrt.AccuracyWarning)
+        outx = fn(Ax, **_converging_options(xp, A.dtype, cond))
     assert type(outx) is type(Ax)
     out = to_np(outx)
     assert out.shape == A.shape and out.dtype == A.dtype

@@ -23,7 +23,8 @@ Three ways, chosen by ``Options.backward``:
 ``"lyapunov"``
     The paper's: ``Y dY + dY Y = dA`` for ``Y = A^(1/2)``; for ``Z = A^(-1/2)``,
     ``Z dZ + dZ Z = -Z^2 dA Z^2``; solved by the Newton–Schulz sign iteration
-    (:mod:`._sign`). The VJP solves the adjoint equation with ``Y^H``.
+    (:mod:`._sign`): to convergence on eager arrays, ``TRACED_BWD_ITERS``
+    iterations (the paper's 8) where values cannot be inspected. The VJP solves the adjoint equation with ``Y^H``.
 ``"eigh"``
     Exact, Daleckii–Krein: with ``A = V diag(l) V^H``,
     ``dY = V ((V^H dA V) * D) V^H`` where ``D_ij = 1 / (sqrt l_i + sqrt l_j)``
@@ -138,15 +139,21 @@ def _rational_product(T: Array, res: Any, opt: Options, ops: Ops) -> Array:
     return ops.hermitian_part(out, ops.xp.sqrt(s) / t)
 
 
+#: sign iterations of ``backward="lyapunov"`` where values cannot be inspected (the
+#: paper's configuration); eager calls iterate until the equation is solved
+TRACED_BWD_ITERS = 8
+
+
 def _lyapunov(T: Array, out: Array, opt: Options, ops: Ops, *, adjoint: bool) -> Array:
     M = ops.mH(out) if adjoint and not opt.hermitian else out
+    iters = opt.bwd_iters if opt.bwd_iters is not None or ops.eager else TRACED_BWD_ITERS
     if not opt.inverse:
-        return sign_sylvester(M, None, T, opt.bwd_iters, ops)
+        return sign_sylvester(M, None, T, iters, ops)
     M2 = M @ M
     if adjoint:
-        X = sign_sylvester(M, None, T, opt.bwd_iters, ops)
+        X = sign_sylvester(M, None, T, iters, ops)
         return -(M2 @ X @ M2)
-    return sign_sylvester(M, None, -(M2 @ T @ M2), opt.bwd_iters, ops)
+    return sign_sylvester(M, None, -(M2 @ T @ M2), iters, ops)
 
 
 def _root_eigh(A: Array, ops: Ops) -> tuple[Array, Array]:

@@ -63,7 +63,11 @@ def forward(A: Array, opt: Options, ops: Ops) -> tuple[Array, Any]:
     """Compute ``A^(+-1/2)`` by ``opt.method``; return ``(out, residuals)``."""
     if opt.method == "eigh":
         return _eigh_root(A, opt, ops)
-    s = scale_of(A, opt.scaling, ops, opt.hermitian)
+    s0 = scale_of(A, opt.scaling, ops, opt.hermitian)
+    # the zero matrix: normalise by 1 and rescale by 0 (its root is 0, its inverse root inf)
+    zero = ops.known(ops.xp.all(s0 > 0)) is not True
+    s = ops.xp.where(s0 > 0, s0, ops.xp.ones_like(s0)) if zero else s0
+    nonzero = ops.xp.astype(s0 > 0, s0.dtype) if zero else None
     An = A / s
     factor = 1.0
     if opt.method == "pade" and opt.pade_form == "product":
@@ -84,29 +88,35 @@ def forward(A: Array, opt: Options, ops: Ops) -> tuple[Array, Any]:
         raise ValueError(msg)
     rs = ops.xp.sqrt(s)
     scale = 1 / rs if opt.inverse else rs * factor
+    if zero and not opt.inverse:
+        scale = scale * nonzero
     out = ops.hermitian_part(out_n, scale) if opt.hermitian else out_n * scale
+    if zero and opt.inverse:
+        out = ops.xp.where(nonzero > 0, out, ops.xp.full_like(out, math.inf))
     return out, res
 
 
 def scale_of(A: Array, scaling: str, ops: Ops, hermitian: bool = True) -> Array:
-    """The normalising scalar ``s`` of each matrix, shape ``(..., 1, 1)``, never 0."""
+    """The normalising scalar ``s >= 0`` of each matrix, shape ``(..., 1, 1)``; 0 only for a zero matrix.
+
+    Norms are computed without overflow or underflow at any representable scale.
+    """
     xp = ops.xp
     if scaling == "frobenius":
-        s = ops.fro(A)
+        s = ops.fro_safe(A)
     elif scaling == "mean":
         s = xp.abs(ops.trace(A)) / A.shape[-1]
-        # a traceless (e.g. zero) matrix falls back to the Frobenius norm
-        if not ops.known(xp.all(s > 0)):
-            s = xp.where(s > 0, s, ops.fro(A))
+        # a traceless (e.g. zero) matrix, or a trace that overflows, falls back to the norm
+        if not ops.known(xp.all((s > 0) & xp.isfinite(s))):
+            s = xp.where((s > 0) & xp.isfinite(s), s, ops.fro_safe(A))
     elif scaling == "estimate":
         lo, hi = estimate_spectrum(A, ops, hermitian)
-        s = xp.sqrt(lo * hi)
-        s = xp.where(xp.isfinite(s) & (s > 0), s, ops.fro(A))
+        s = xp.sqrt(lo) * xp.sqrt(hi)
+        s = xp.where(xp.isfinite(s) & (s > 0), s, ops.fro_safe(A))
     else:  # pragma: no cover - validated earlier
         msg = f"unknown scaling {scaling!r}"
         raise ValueError(msg)
-    s = xp.real(s) if xp.isdtype(s.dtype, "complex floating") else s
-    return xp.where(s > 0, s, xp.ones_like(s))
+    return xp.real(s) if xp.isdtype(s.dtype, "complex floating") else s
 
 
 def estimate_spectrum(A: Array, ops: Ops, hermitian: bool = True) -> tuple[Array, Array]:
@@ -120,14 +130,21 @@ def estimate_spectrum(A: Array, ops: Ops, hermitian: bool = True) -> tuple[Array
     """
     xp = ops.xp
     n = A.shape[-1]
+    # power iterations on A / max|A|: no overflow or underflow at any scale
+    m = xp.max(xp.abs(A), axis=(-2, -1), keepdims=True)
+    m = xp.where(m > 0, m, xp.ones_like(m))
+    m = xp.real(m) if xp.isdtype(m.dtype, "complex floating") else m
+    A = A / m
     idx = xp.astype(
         ops.constants(tuple(range(1, n + 1)), A, 0), A.dtype
     )  # small integers: exact in any dtype
     v0 = (xp.sin(idx * 1.6180339887498949) + 1.5)[:, None]
+    # a (numerically) singular matrix gives lo = 0 (NaN or Inf from its inverse)
     Ainv = ops.hpd_inv(A) if hermitian else ops.inv(A)
     hi = _rayleigh_power(A, v0, ops)
     lo = 1 / _rayleigh_power(Ainv, v0, ops)
-    return lo, hi
+    lo = xp.where(xp.isfinite(lo) & (lo > 0), lo, xp.zeros_like(lo))
+    return lo * m, hi * m
 
 
 def _rayleigh_power(M: Array, v0: Array, ops: Ops) -> Array:
@@ -296,4 +313,5 @@ def root_of_eigenvalues(w: Array, inverse: bool, xp: Any) -> Array:
     """``w^(1/2)`` (negative rounding errors clipped to 0) or ``w^(-1/2)``."""
     if inverse:
         return 1 / xp.sqrt(w)
-    return xp.sqrt(xp.where(w > 0, w, xp.zeros_like(w)))
+    # NaN (from NaN input with check_finite=False) stays NaN
+    return xp.sqrt(xp.where(w < 0, xp.zeros_like(w), w))

@@ -58,6 +58,13 @@ class Ops:
         sq = xp.real(a * xp.conj(a)) if xp.isdtype(a.dtype, "complex floating") else a * a
         return xp.sqrt(xp.sum(sq, axis=(-2, -1), keepdims=True))
 
+    def fro_safe(self, a: Array) -> Array:
+        """:meth:`fro` that cannot overflow or underflow: ``m ||a / m||_F`` with ``m = max|a|``."""
+        xp = self.xp
+        m = xp.max(xp.abs(a), axis=(-2, -1), keepdims=True)
+        m = xp.where(m > 0, m, xp.ones_like(m))
+        return m * self.fro(a / m)
+
     def trace(self, a: Array) -> Array:
         """Trace over the last two axes, shape ``(..., 1, 1)``."""
         xp = self.xp
@@ -113,11 +120,63 @@ class Ops:
     # -- factorisations -------------------------------------------------------
     def hpd_inv(self, a: Array) -> Array:
         """Inverse of a Hermitian positive definite matrix (batched)."""
-        return self.xp.linalg.inv(a)
+        return self.inv(a)
 
     def inv(self, a: Array) -> Array:
-        """Inverse of a general nonsingular matrix (batched)."""
-        return self.xp.linalg.inv(a)
+        """Inverse of a general nonsingular matrix (batched); NaN for the singular ones.
+
+        Libraries that raise for a batch with one singular matrix (NumPy) are
+        retried matrix by matrix, so the others keep their inverses.
+        """
+        try:
+            return self.xp.linalg.inv(a)
+        except Exception:
+            if not self.eager:
+                raise
+            return self._per_matrix(a, self.xp.linalg.inv)
+
+    def cholesky_fails(self, a: Array) -> Array:
+        """Boolean mask of the batch: where the Cholesky factorisation of ``a`` fails.
+
+        Libraries that raise for the whole batch are retried matrix by matrix;
+        those that return NaN (JAX, and CuPy by default) are read from the factor.
+        """
+        xp = self.xp
+        try:
+            L = xp.linalg.cholesky(a)
+        except Exception:
+            if not self.eager:
+                raise
+            flat = xp.reshape(a, (-1, *a.shape[-2:]))
+            fails = []
+            for i in range(flat.shape[0]):
+                try:
+                    fails.append(not bool(xp.all(xp.isfinite(xp.linalg.cholesky(flat[i, ...])))))
+                except Exception:
+                    fails.append(True)
+            return xp.reshape(xp.asarray(fails, device=device(a)), a.shape[:-2])
+        return ~xp.all(xp.isfinite(L), axis=(-2, -1))
+
+    def eigvals(self, a: Array) -> Array | None:
+        """Eigenvalues of general matrices, or ``None`` where the library has no eigensolver for them."""
+        fn = getattr(self.xp.linalg, "eigvals", None)
+        if fn is None:
+            return None
+        try:
+            return fn(a)
+        except Exception:  # e.g. not implemented on this device
+            return None
+
+    def _per_matrix(self, a: Array, fn: Any) -> Array:
+        xp = self.xp
+        flat = xp.reshape(a, (-1, *a.shape[-2:]))
+        outs = []
+        for i in range(flat.shape[0]):
+            try:
+                outs.append(fn(flat[i, ...]))
+            except Exception:
+                outs.append(xp.full_like(flat[i, ...], float("nan")))
+        return xp.reshape(xp.stack(outs), a.shape)
 
     def eigh(self, a: Array) -> tuple[Array, Array]:
         w, v = self.xp.linalg.eigh(a)

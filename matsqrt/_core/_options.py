@@ -25,8 +25,9 @@ class Options:
         Padé order m ([m/m]), Taylor degree, or Newton–Schulz iterations.
     backward : str
         ``"rational"``, ``"lyapunov"`` or ``"eigh"`` (resolved).
-    bwd_iters : int
-        Sign iterations for ``backward="lyapunov"``.
+    bwd_iters : int or None
+        Sign iterations for ``backward="lyapunov"``; ``None``: until converged
+        on eager arrays, the paper's 8 where values cannot be inspected.
     hermitian : bool
         Input is Hermitian positive (semi)definite.
     scaling : str
@@ -41,7 +42,7 @@ class Options:
     method: str
     order: int
     backward: str
-    bwd_iters: int
+    bwd_iters: int | None
     hermitian: bool
     scaling: str
     pade_form: str = "fractions"

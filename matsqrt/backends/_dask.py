@@ -42,10 +42,15 @@ def _block_adapter(block: Any) -> GenericAdapter:
     return adapter_for(xp, block)
 
 
-def _root_block(block: Any, opt: Options) -> Any:
+def _root_block(block: Any, opt: Options, checks: dict[str, bool] | None) -> Any:
     if block.size == 0:
         return block
-    return _block_adapter(block).root(block, opt)
+    adapter = _block_adapter(block)
+    if checks is None:
+        return adapter.root(block, opt)
+    # inside a chunk the values are concrete, but raising would fail the whole graph:
+    # bad matrices give NaN, as wherever values are hidden
+    return adapter.guarded_root(block, opt, checks)
 
 
 def _sylvester_block(A: Any, B: Any, C: Any, iters: int | None) -> Any:
@@ -70,9 +75,12 @@ class DaskAdapter(GenericAdapter):
     def _on_accelerator(self, A: Any) -> bool:
         return type(getattr(A, "_meta", None)).__module__.startswith("cupy")
 
-    def root(self, A: da.Array, opt: Options) -> da.Array:
+    def root(self, A: da.Array, opt: Options, checks: dict[str, bool] | None = None) -> da.Array:
         A = _whole_matrices(A)
-        return A.map_blocks(_root_block, opt, dtype=A.dtype, meta=A._meta)
+        return A.map_blocks(_root_block, opt, checks, dtype=A.dtype, meta=A._meta)
+
+    def guarded_root(self, A: da.Array, opt: Options, checks: dict[str, bool]) -> da.Array:
+        return self.root(A, opt, checks)
 
     def sylvester(self, A: da.Array, B: da.Array | None, C: da.Array, iters: int | None) -> da.Array:
         B = A if B is None else B

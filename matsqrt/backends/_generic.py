@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._checks import guarded
 from .._compat import device, is_cupy_namespace
 from .._core import Ops, Options, forward, sign_sylvester
 
@@ -38,6 +39,10 @@ class GenericAdapter:
         """``A^(+-1/2)`` with the library's autodiff where it has one."""
         out, _ = forward(A, opt, self.ops)
         return out
+
+    def guarded_root(self, A: Array, opt: Options, checks: dict[str, bool]) -> Array:
+        """:meth:`root` where values cannot be inspected: NaN for the bad matrices only."""
+        return guarded(A, self.ops, lambda M: self.root(M, opt), **checks)
 
     def sylvester(self, A: Array, B: Array | None, C: Array, iters: int | None) -> Array:
         return sign_sylvester(A, B, C, iters, self.ops)

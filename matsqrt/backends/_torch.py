@@ -8,6 +8,7 @@ under ``torch.func.vmap``/``grad`` (``generate_vmap_rule``) and traces under
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -120,19 +121,26 @@ class TorchOps(Ops):
         # Cholesky: half the flops of LU, and not affected by pytorch#181570. The inverse
         # as L^-H L^-1 from one triangular solve and one product: measured 1.5-3x faster
         # on a CPU than torch.cholesky_inverse (256x32x32 .. 8x256x256, float32)
+        # A matrix whose factorisation fails (only reachable with check_finite=False: the
+        # checks refuse such input) gets NaN, its batch-mates their inverses. On a CPU the
+        # flags are read for free; on an accelerator they are not read (no host sync).
         L, info = torch.linalg.cholesky_ex(a)
-        if not _is_traced(a) and bool(info.any()):
-            if bool(torch.isfinite(a).all()):
-                torch.linalg.cholesky(a)  # raises torch's own error: not positive definite
-            # NaN/Inf input passed with check_finite=False: let it show in the result
-            return torch.full_like(a, float("nan"))
+        failed = info[..., None, None] > 0
+        mark = a.device.type != "cpu" or not self.eager or bool(failed.any())
         eye = torch.eye(a.shape[-1], dtype=a.dtype, device=a.device).expand(a.shape)
         Li = torch.linalg.solve_triangular(L, eye, upper=False)
-        if self._reusing():
+        if self._reusing() and not mark:
             # L is dead; it is column-major, so its transpose is a contiguous buffer
             # (out=L itself makes matmul compute elsewhere and copy: up to 5x the product)
             return torch.matmul(Li.mH, Li, out=L.mT)
-        return Li.mH @ Li
+        inv = Li.mH @ Li
+        return torch.where(failed, torch.full_like(inv, float("nan")), inv) if mark else inv
+
+    def cholesky_fails(self, a: torch.Tensor) -> torch.Tensor:
+        return torch.linalg.cholesky_ex(a)[1] > 0
+
+    def eigvals(self, a: torch.Tensor) -> torch.Tensor:
+        return torch.linalg.eigvals(a)
 
     def inv(self, a: torch.Tensor) -> torch.Tensor:
         if _lu_bug_applies(a):
@@ -172,8 +180,12 @@ def _lu_bug_applies(a: torch.Tensor) -> bool:
 
 
 def _is_traced(a: torch.Tensor) -> bool:
-    """True under torch.compile or for functorch-wrapped (vmap/grad) tensors."""
-    return bool(torch.compiler.is_compiling() or torch._C._functorch.is_functorch_wrapped_tensor(a))
+    """True where values cannot be read: torch.compile, functorch-wrapped (vmap/grad) and meta tensors."""
+    return bool(
+        torch.compiler.is_compiling()
+        or torch._C._functorch.is_functorch_wrapped_tensor(a)
+        or a.device.type == "meta"
+    )
 
 
 def _ops(a: torch.Tensor) -> TorchOps:
@@ -185,6 +197,13 @@ def _ops(a: torch.Tensor) -> TorchOps:
     return ops
 
 
+def _no_autocast(a: torch.Tensor) -> Any:
+    """Autocast off on ``a``'s device (meta tensors have no autocast state)."""
+    if a.device.type == "meta":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=a.device.type, enabled=False)
+
+
 class _Root(torch.autograd.Function):
     """``A -> A^(+-1/2)``; the extra outputs are the Padé residuals (non-differentiable)."""
 
@@ -192,7 +211,7 @@ class _Root(torch.autograd.Function):
 
     @staticmethod
     def forward(A: torch.Tensor, opt: Options) -> tuple[torch.Tensor, ...]:
-        with torch.autocast(device_type=A.device.type, enabled=False):
+        with _no_autocast(A):
             out, res = forward(A, opt, _ops(A))
         return (out,) if res is None else (out, *res)
 
@@ -212,7 +231,7 @@ class _Root(torch.autograd.Function):
         A, out, *res = ctx.saved_tensors
         opt: Options = ctx.opt
         ops = _ops(G)
-        with torch.autocast(device_type=A.device.type, enabled=False):
+        with _no_autocast(A):
             if res and torch.is_grad_enabled():
                 # double backward: the saved residuals are not connected to A's graph
                 _, res_t = forward(A, opt, ops)

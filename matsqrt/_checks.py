@@ -1,0 +1,180 @@
+"""Value checks: which matrices have no (inverse) principal root, found the same way on every backend.
+
+A matrix is *bad* for one of these reasons (``REASONS``), each judged against
+the rounding tolerance ``tau = ROUNDING * n * eps(dtype)``:
+
+``"nonfinite"``
+    a NaN or Inf entry;
+``"asymmetric"``
+    ``hermitian=True`` but ``max|A - A^H| > tau * max|A|``;
+``"indefinite"``
+    ``hermitian=True`` and the Cholesky factorisation of ``A + tau * max_i |a_ii| * I``
+    fails: an eigenvalue below ``-tau * max_i |a_ii|`` (rounding-level negative
+    eigenvalues of a semidefinite covariance pass);
+``"singular"``
+    ``hermitian=True``, the inverse root of a matrix that is not numerically
+    positive definite (its Cholesky factorisation fails);
+``"negative"``
+    ``hermitian=False`` and an eigenvalue on the closed negative real axis
+    (``Re w < -tau * n * max|A|`` with ``|Im w| <= tau * n * max|A|``, or
+    ``|w| <= tau * n * max|A|``): no principal root exists. Found by ``eigvals``
+    where the namespace has it, on eager arrays only.
+
+Eager calls raise a :class:`ValueError` naming the reasons and batch indices
+(:func:`raise_if_bad`). Where values cannot be inspected (traced or lazy
+arrays), :func:`guarded` replaces the bad matrices by the identity before the
+computation and their results by NaN after it, so the rest of the batch is
+unaffected and nothing is synchronised to the host.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ._core import Ops
+
+Array = Any
+
+__all__ = ["REASONS", "ROUNDING", "bad_masks", "guarded", "raise_if_bad", "rounding_tol"]
+
+#: the rounding tolerance is ``ROUNDING * n * eps(dtype)``
+ROUNDING = 100.0
+REASONS = ("nonfinite", "asymmetric", "indefinite", "singular", "negative")
+#: how many offending batch indices an error message lists
+MAX_LISTED = 5
+
+
+def rounding_tol(dtype: Any, n: int, xp: Any) -> float:
+    """``tau = ROUNDING * n * eps``: relative differences below it are rounding."""
+    return ROUNDING * max(n, 1) * float(xp.finfo(dtype).eps)
+
+
+def bad_masks(A: Array, ops: Ops, *, inverse: bool, hermitian: bool) -> dict[str, Array]:
+    """Boolean masks of the batch shape, one per reason that applies.
+
+    Written against the standard, so it runs eagerly and under tracing. On
+    eager arrays the common all-finite, all-definite case costs one reduction,
+    one pass for the Hermitian test and one Cholesky factorisation.
+    """
+    xp = ops.xp
+    n = A.shape[-1]
+    tau = rounding_tol(A.dtype, n, xp)
+    eye = ops.eye_like(A)
+    all_finite = ops.all_finite(A) if ops.eager else None
+    if all_finite:
+        finite = None
+        A0 = A
+    else:
+        finite = xp.all(xp.isfinite(A), axis=(-2, -1))
+        A0 = xp.where(finite[..., None, None], A, eye)  # later tests see finite matrices only
+    masks: dict[str, Array] = {}
+    if finite is not None:
+        masks["nonfinite"] = ~finite
+    amax = xp.max(xp.abs(A0), axis=(-2, -1))
+    if hermitian:
+        asym = xp.max(xp.abs(A0 - ops.mH(A0)), axis=(-2, -1)) > tau * amax
+        masks["asymmetric"] = asym
+        # the factorisation reads one triangle: an asymmetric matrix is reported as such only
+        M = A0 if ops.known(xp.any(asym)) is False else xp.where(asym[..., None, None], eye, A0)
+        if inverse:
+            masks["singular"] = ops.cholesky_fails(M)
+        else:
+            d = xp.linalg.diagonal(M)
+            dmax = xp.max(xp.abs(xp.real(d) if xp.isdtype(d.dtype, "complex floating") else d), axis=-1)
+            # a zero diagonal: the zero matrix (semidefinite) or an indefinite one
+            base = xp.where(dmax > 0, dmax, amax)
+            shift = (tau * xp.where(base > 0, base, xp.ones_like(base)))[..., None, None]
+            if ops.eager:
+                # most inputs are definite: one factorisation of A itself, the shifted one
+                # only where that may fail (semidefinite, or indefinite)
+                fails = ops.cholesky_fails(M)
+                if ops.known(xp.any(fails)) is not False:
+                    fails = fails & ops.cholesky_fails(M + shift * eye)
+            else:
+                fails = ops.cholesky_fails(M + shift * eye)
+            masks["indefinite"] = fails
+    elif ops.eager:
+        w = ops.eigvals(A0)
+        if w is not None:
+            scale = tau * n * amax[..., None]
+            re, im = xp.real(w), xp.imag(w)
+            on_axis = ((re < -scale) & (xp.abs(im) <= scale)) | (xp.abs(w) <= scale)
+            masks["negative"] = xp.any(on_axis, axis=-1)
+    if finite is not None:
+        for key in masks:
+            if key != "nonfinite":
+                masks[key] = masks[key] & finite
+    return masks
+
+
+def _to_host(mask: Array) -> np.ndarray:
+    if hasattr(mask, "detach"):  # torch, any device
+        mask = mask.detach().cpu()
+    elif hasattr(mask, "get") and type(mask).__module__.startswith("cupy"):
+        mask = mask.get()
+    return np.asarray(mask, dtype=bool)
+
+
+_MESSAGES = {
+    "nonfinite": "contains NaN or Inf",
+    "asymmetric": (
+        "is not Hermitian (max|A - A^H| > {tau:.2g} max|A|, far beyond rounding); "
+        "for a general matrix pass hermitian=False"
+    ),
+    "indefinite": (
+        "is not positive semidefinite (an eigenvalue below -{tau:.2g} max|diag A|, beyond rounding): "
+        "it has no real principal square root"
+    ),
+    "singular": "is singular or not positive definite: its inverse square root does not exist",
+    "negative": (
+        "has an eigenvalue on the closed negative real axis (zero included, within rounding), "
+        "where the principal square root of a general matrix is not defined"
+    ),
+}
+
+
+def _where(mask: np.ndarray) -> str:
+    if mask.ndim == 0:
+        return ""
+    idx = [tuple(int(i) for i in ix) for ix in zip(*np.nonzero(mask), strict=True)]
+    shown = ", ".join(str(ix[0]) if len(ix) == 1 else str(ix) for ix in idx[:MAX_LISTED])
+    more = f" and {len(idx) - MAX_LISTED} more" if len(idx) > MAX_LISTED else ""
+    noun = "index" if len(idx) == 1 else "indices"
+    return f" at batch {noun} {shown}{more}"
+
+
+def raise_if_bad(A: Array, ops: Ops, *, inverse: bool, hermitian: bool, name: str = "A") -> None:
+    """Raise ``ValueError`` naming every reason and the offending batch indices."""
+    masks = bad_masks(A, ops, inverse=inverse, hermitian=hermitian)
+    if not masks:
+        return
+    keys = list(masks)
+    xp = ops.xp
+    host = _to_host(xp.stack([masks[k] for k in keys])) if len(keys) > 1 else _to_host(masks[keys[0]])[None]
+    if not host.any():
+        return
+    tau = rounding_tol(A.dtype, A.shape[-1], xp)
+    parts = []
+    for key, m in zip(keys, host, strict=True):
+        if m.any():
+            parts.append(f"{name}{_where(m)} " + _MESSAGES[key].format(tau=tau))
+    raise ValueError("; ".join(parts) + " (pass check_finite=False to skip these checks)")
+
+
+def guarded(A: Array, ops: Ops, run: Any, *, inverse: bool, hermitian: bool) -> Array:
+    """``run(A)`` with bad matrices replaced by the identity and their results by NaN."""
+    xp = ops.xp
+    masks = bad_masks(A, ops, inverse=inverse, hermitian=hermitian)
+    if not masks:
+        return run(A)
+    bad = None
+    for m in masks.values():
+        bad = m if bad is None else bad | m
+    if ops.known(xp.any(bad)) is False:
+        return run(A)
+    bad = bad[..., None, None]
+    out = run(xp.where(bad, ops.eye_like(A), A))
+    return xp.where(bad, xp.full_like(out, math.nan), out)

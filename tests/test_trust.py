@@ -1,0 +1,431 @@
+"""Outside the contract: a clear error, the same on every backend, never a silent wrong answer.
+
+The table ``CASES`` holds one row per input that used to give a finite, wrong-looking
+result (or a backend-specific error). Every row runs on every installed backend:
+eager backends must raise the expected error (naming the batch index) or return the
+right result; where values cannot be inspected (Dask, JAX ``jit``, ``torch.compile``,
+``torch.func.vmap``) the offending matrices are NaN and their batch-mates exact.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from conftest import to_np, to_xp
+from hypothesis import given
+from hypothesis import strategies as st
+
+import matsqrt
+from matsqrt.testing import random_spd, rel_error
+
+ROOTS = {"sqrtm": matsqrt.sqrtm, "invsqrtm": matsqrt.invsqrtm}
+
+
+def _lazy(xp) -> bool:
+    return "dask" in xp.__name__
+
+
+def _exact(A: np.ndarray, inverse: bool) -> np.ndarray:
+    w, V = np.linalg.eigh(A)
+    w = np.clip(w, 0, None)
+    f = 1 / np.sqrt(w) if inverse else np.sqrt(w)
+    return (V * f[..., None, :]) @ np.conj(np.swapaxes(V, -1, -2))
+
+
+# (id, function, matrix, keywords, expected): expected is an error-message fragment, or
+# "exact" (the eigh root of the input, to 1e-10 in float64)
+CASES = [
+    ("not-hermitian", "sqrtm", [[4.0, 1.0], [0.0, 9.0]], {}, "is not Hermitian"),
+    ("not-hermitian-inv", "invsqrtm", [[4.0, 1.0], [0.0, 9.0]], {}, "hermitian=False"),
+    ("minus-identity", "sqrtm", -np.eye(2), {}, "not positive semidefinite"),
+    ("negative-definite", "sqrtm", -np.array([[4.0, 1.0], [1.0, 3.0]]), {}, "not positive semidefinite"),
+    ("indefinite-eigh", "sqrtm", np.diag([1.0, -0.5, 2.0]), {"method": "eigh"}, "not positive semidefinite"),
+    (
+        "indefinite-taylor",
+        "sqrtm",
+        np.diag([1.0, -0.5, 2.0]),
+        {"method": "taylor"},
+        "not positive semidefinite",
+    ),
+    ("indefinite-inv", "invsqrtm", np.diag([1.0, -0.1, 2.0]), {}, "singular or not positive definite"),
+    ("zero-inv", "invsqrtm", np.zeros((2, 2)), {}, "singular"),
+    ("singular-inv", "invsqrtm", np.diag([1.0, 0.0]), {}, "singular"),
+    ("singular-inv-ns", "invsqrtm", np.diag([1.0, 0.0]), {"method": "newton_schulz"}, "singular"),
+    ("general-negative", "sqrtm", [[1.0, 2.0], [3.0, 4.0]], {"hermitian": False}, "negative real axis"),
+    ("general-nilpotent", "sqrtm", [[0.0, 1.0], [0.0, 0.0]], {"hermitian": False}, "negative real axis"),
+    (
+        "general-negative-inv",
+        "invsqrtm",
+        [[1.0, 2.0], [3.0, 4.0]],
+        {"hermitian": False},
+        "negative real axis",
+    ),
+    # right answers where the old code raised or was off
+    ("zero-sqrtm", "sqrtm", np.zeros((2, 2)), {}, "exact"),
+    ("zero-taylor", "sqrtm", np.zeros((2, 2)), {"method": "taylor"}, "exact"),
+    ("zero-newton-schulz", "sqrtm", np.zeros((2, 2)), {"method": "newton_schulz"}, "exact"),
+    ("rank-one-tol", "sqrtm", np.ones((2, 2)), {"tol": 1e-7}, "exact"),
+    ("rank-one-complex-tol", "sqrtm", np.array([[1, -1j], [1j, 1]]), {"tol": 1e-7}, "exact"),
+    ("semidefinite-eigh", "sqrtm", np.diag([1.0, 0.0, 4.0]), {"method": "eigh"}, "exact"),
+    ("rounding-asymmetry", "sqrtm", np.array([[4.0, 1.0 + 1e-15], [1.0, 3.0]]), {"method": "eigh"}, "exact"),
+]
+
+
+def _run(xp, case):
+    _, fn, A, kw, _ = case
+    return ROOTS[fn](to_xp(xp, np.asarray(A)), **kw)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_case_table(xp, case):
+    _, fn, A, kw, expected = case
+    A = np.asarray(A)
+    if _lazy(xp) and "tol" in kw:
+        pytest.skip("tol= needs values (documented)")
+    if expected == "exact":
+        out = to_np(_run(xp, case))
+        assert rel_error(out, _exact(A, fn == "invsqrtm")) <= 1e-7
+        return
+    if _lazy(xp):
+        if not kw.get("hermitian", True):
+            pytest.skip("general matrices are checked only where eigenvalues can be computed eagerly")
+        out = to_np(_run(xp, case))  # lazy: NaN, documented
+        assert np.all(np.isnan(out))
+        return
+    with pytest.raises(ValueError, match=expected):
+        _run(xp, case)
+
+
+def test_eager_backends_agree():
+    """Every eager backend gives the same outcome (error text or values) for every row."""
+    from conftest import Backend, _namespace, _selected
+
+    spaces = []
+    for b in _selected():
+        if b in (Backend.DASK,):
+            continue
+        try:
+            spaces.append((b.value, _namespace(b)))
+        except pytest.skip.Exception:
+            continue
+    for case in CASES:
+        outcomes = {}
+        for name, xp in spaces:
+            try:
+                outcomes[name] = ("ok", to_np(_run(xp, case)))
+            except ValueError as exc:
+                outcomes[name] = ("error", str(exc))
+        kinds = {k for k, _ in outcomes.values()}
+        assert len(kinds) == 1, (case[0], outcomes)
+        first = next(iter(outcomes.values()))
+        for other in outcomes.values():
+            if first[0] == "ok":
+                assert rel_error(other[1], first[1]) <= 1e-10, case[0]
+            else:
+                assert other[1] == first[1], case[0]
+
+
+@pytest.mark.parametrize("fn", list(ROOTS))
+def test_error_names_the_batch_index(xp, fn):
+    A = random_spd((2, 3, 4), 10.0, seed=1)
+    A[1, 2] = -A[1, 2]
+    Ax = to_xp(xp, A)
+    if _lazy(xp):
+        out = to_np(ROOTS[fn](Ax))
+        assert np.all(np.isnan(out[1, 2]))
+        bad = np.zeros((2, 3), bool)
+        bad[1, 2] = True
+        ref = _exact(A[~bad], fn == "invsqrtm")
+        assert rel_error(out[~bad], ref) <= 1e-2
+        return
+    with pytest.raises(ValueError, match=r"at batch index \(1, 2\)"):
+        ROOTS[fn](Ax)
+
+
+def test_many_bad_matrices_are_listed_then_counted():
+    A = np.broadcast_to(-np.eye(2), (9, 2, 2)).copy()
+    with pytest.raises(ValueError, match=r"batch indices 0, 1, 2, 3, 4 and 4 more"):
+        matsqrt.sqrtm(A)
+
+
+def test_message_lists_every_reason():
+    A = np.stack([np.eye(2), [[1.0, 5.0], [0.0, 1.0]], -np.eye(2), [[np.nan, 0], [0, 1]]])
+    with pytest.raises(ValueError) as info:
+        matsqrt.sqrtm(A)
+    msg = str(info.value)
+    for part in (
+        "batch index 3 contains NaN",
+        "batch index 1 is not Hermitian",
+        "batch index 2 is not positive",
+    ):
+        assert part in msg
+    assert "check_finite=False" in msg
+
+
+# -- rounding is not an error ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_covariance_rounding_is_accepted(xp, dtype):
+    """A rank-deficient covariance computed in the dtype: rounding-level asymmetry and negative
+    eigenvalues pass, and the root is that of the matrix."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5, 12)).astype(dtype)  # 5 samples of 12 features: rank <= 5
+    C = (X.T @ X) / 5
+    C[0, 1] *= 1 + float(np.finfo(dtype).eps)  # one rounding-level asymmetry
+    assert np.linalg.eigvalsh(C.astype(np.float64)).min() < 1e-6
+    out = to_np(matsqrt.sqrtm(to_xp(xp, C), method="eigh"))
+    assert rel_error(out, _exact(C.astype(np.float64), False)) <= 1e-3
+
+
+def test_clear_asymmetry_at_the_threshold():
+    from matsqrt._checks import rounding_tol
+
+    tau = rounding_tol(np.float64, 2, np)
+    for factor, fails in ((0.5, False), (2.0, True)):
+        A = np.array([[1.0, 0.5], [0.5 + factor * tau, 1.0]])
+        if fails:
+            with pytest.raises(ValueError, match="not Hermitian"):
+                matsqrt.sqrtm(A)
+        else:
+            matsqrt.sqrtm(A)
+
+
+# -- check_finite=False: NaN stays in its matrix -------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["pade", "eigh", "taylor", "newton_schulz"])
+def test_nan_matrix_does_not_spoil_the_batch(xp, method):
+    A = np.stack([4 * np.eye(3), np.diag([1.0, np.nan, 2.0]), random_spd(3, 10.0, seed=0)])
+    out = to_np(matsqrt.sqrtm(to_xp(xp, A), method=method, check_finite=False))
+    assert not np.all(np.isfinite(out[1]))  # NaN in, never numbers out
+    alone = to_np(matsqrt.sqrtm(to_xp(xp, A[[0, 2]]), method=method))
+    assert rel_error(out[[0, 2]], alone) <= 1e-12
+
+
+def test_eigh_keeps_nan():
+    out = matsqrt.sqrtm(np.array([[np.nan]]), method="eigh", check_finite=False)
+    assert np.isnan(out).all()
+
+
+def test_unchecked_zero_inverse_is_not_finite(xp):
+    out = to_np(matsqrt.invsqrtm(to_xp(xp, np.zeros((2, 2))), check_finite=False))
+    assert not np.any(np.isfinite(out))
+
+
+# -- values hidden: NaN in the offending matrices only --------------------------------------------
+
+BAD = {
+    "indefinite": np.diag([1.0, -0.5, 2.0]),
+    "nan": np.diag([1.0, np.nan, 2.0]),
+    "asymmetric": np.array([[4.0, 1.0, 0.0], [0.0, 9.0, 0.0], [0.0, 0.0, 1.0]]),
+    "zero": np.zeros((3, 3)),
+}
+
+
+def _traced_callers(xp):
+    name = xp.__name__
+    if "jax" in name:
+        import jax
+
+        return {"jit": jax.jit, "vmap": jax.vmap}
+    if "torch" in name:
+        import torch
+
+        return {"vmap": torch.func.vmap}
+    if "dask" in name:
+        return {"lazy": lambda f: f}
+    return {}
+
+
+@pytest.mark.parametrize("fn", list(ROOTS))
+def test_traced_bad_matrices_become_nan(xp, fn):
+    callers = _traced_callers(xp)
+    if not callers:
+        pytest.skip("eager-only backend")
+    good = random_spd((2, 3), 10.0, seed=4)
+    for label, bad in BAD.items():
+        if label == "zero" and fn == "sqrtm":
+            continue  # the zero matrix is semidefinite: its root is 0
+        A = np.stack([good[0], bad, good[1]])
+        for how, wrap in callers.items():
+            out = to_np(wrap(ROOTS[fn])(to_xp(xp, A)))
+            assert np.all(np.isnan(out[1])), (label, how)
+            assert rel_error(out[[0, 2]], _exact(good, fn == "invsqrtm")) <= 1e-2, (label, how)
+
+
+@given(
+    batch=st.integers(2, 5),
+    n=st.integers(2, 6),
+    bad_index=st.integers(0, 4),
+    kind=st.sampled_from(sorted(BAD)),
+    fn=st.sampled_from(sorted(ROOTS)),
+    seed=st.integers(0, 2**16),
+)
+def test_one_corrupted_matrix_is_named(xp, batch, n, bad_index, kind, fn, seed):
+    """Random SPD batches with one corrupted matrix: eager errors name its index; where
+    values are hidden, only it is NaN."""
+    if kind == "zero" and fn == "sqrtm":
+        kind = "indefinite"
+    k = bad_index % batch
+    A = random_spd((batch, n), 100.0, seed=seed)
+    rng = np.random.default_rng(seed)
+    if kind == "indefinite":
+        v = rng.standard_normal(n)
+        A[k] = A[k] - 2 * np.linalg.eigvalsh(A[k]).max() * np.outer(v, v) / (v @ v)
+    elif kind == "nan":
+        A[k, rng.integers(n), rng.integers(n)] = np.nan
+    elif kind == "asymmetric":
+        A[k, 0, n - 1] += 0.5 * np.abs(A[k]).max()
+    else:
+        A[k] = 0.0
+    Ax = to_xp(xp, A)
+    if _lazy(xp):
+        out = to_np(ROOTS[fn](Ax))
+        assert np.all(np.isnan(out[k]))
+        others = np.delete(np.arange(batch), k)
+        assert np.all(np.isfinite(out[others]))
+        return
+    with pytest.raises(ValueError, match=rf"at batch index {k} "):
+        ROOTS[fn](Ax)
+
+
+# -- scale: every method exact to its order at any representable scale ---------------------------
+
+
+@pytest.mark.parametrize("method", ["pade", "taylor", "newton_schulz", "eigh"])
+@pytest.mark.parametrize(
+    ("scale", "dtype"), [(1e-300, np.float64), (1e200, np.float64), (1e-30, np.float32), (1e30, np.float32)]
+)
+@pytest.mark.parametrize("fn", list(ROOTS))
+def test_any_scale(xp, method, scale, dtype, fn):
+    A = random_spd((2, 6), 10.0, seed=2).astype(dtype)
+    ref = to_np(ROOTS[fn](to_xp(xp, A), method=method)).astype(np.float64)
+    p = -0.5 if fn == "invsqrtm" else 0.5
+    out = to_np(ROOTS[fn](to_xp(xp, A * dtype(scale)), method=method)).astype(np.float64)
+    assert np.all(np.isfinite(out))
+    assert rel_error(out / scale**p, ref) <= 50 * float(np.finfo(dtype).eps) * 10
+
+
+# -- options that are not what they seem ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["False", 0, 1, None, np.array(True)])
+def test_hermitian_must_be_a_bool(xp, value):
+    with pytest.raises(TypeError, match="hermitian must be True or False"):
+        matsqrt.sqrtm(to_xp(xp, np.eye(2)), hermitian=value)
+
+
+def test_check_finite_must_be_a_bool():
+    with pytest.raises(TypeError, match="check_finite must be True or False"):
+        matsqrt.sqrtm(np.eye(2), check_finite="no")
+
+
+def test_numpy_bool_is_a_bool():
+    np.testing.assert_allclose(matsqrt.sqrtm(4 * np.eye(2), hermitian=np.bool_(True)), 2 * np.eye(2))
+
+
+@pytest.mark.parametrize(
+    ("make", "what"),
+    [
+        (lambda: np.matrix(np.eye(2)), "np.matrix"),
+        (lambda: np.ma.masked_array(np.eye(2), mask=[[0, 1], [0, 0]]), "masked array"),
+    ],
+    ids=["matrix", "masked"],
+)
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+def test_unsupported_numpy_types(make, what):
+    for fn in ROOTS.values():
+        with pytest.raises(TypeError, match=what):
+            fn(make())
+
+
+def test_scipy_sparse_is_refused():
+    sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(TypeError, match="sparse"):
+        matsqrt.sqrtm(sparse.csr_matrix(np.eye(2)))
+
+
+# -- tol and auto ----------------------------------------------------------------------------------
+
+
+def test_tol_never_worse_than_the_default():
+    A = random_spd((2, 16), 1e12, seed=0)
+    ref = _exact(A, False)
+    e_default = rel_error(matsqrt.sqrtm(A), ref)
+    for tol in (1e-3, 1e-6):
+        assert rel_error(matsqrt.sqrtm(A, tol=tol), ref) <= max(e_default, tol)
+
+
+def test_tol_rank_deficient_psd():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4, 3))
+    P = X @ X.T  # rank 3
+    assert float(matsqrt.residual(P, matsqrt.sqrtm(P, tol=1e-3))) <= 1e-3
+
+
+def test_tol_on_singular_input_warns_with_the_exact_root():
+    with pytest.warns(matsqrt.AccuracyWarning, match="out of reach"):
+        Y = matsqrt.sqrtm(np.ones((2, 2)), tol=1e-12)
+    np.testing.assert_allclose(Y, np.ones((2, 2)) / np.sqrt(2), atol=1e-8)
+
+
+def test_auto_reaches_tol_or_warns():
+    A = random_spd((4, 32), 1e4, seed=1).astype(np.float32)
+    ref = _exact(A.astype(np.float64), True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Z = matsqrt.invsqrtm(A, method="auto", tol=1e-6)
+    err = rel_error(Z, ref)
+    warned = any(issubclass(w.category, matsqrt.AccuracyWarning) for w in caught)
+    assert err <= 1e-6 or warned
+    assert err <= 1e-4  # and the more accurate of the two methods was used (eigh: ~5e-4)
+    # reachable: no warning, and reached
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Z = matsqrt.invsqrtm(A, method="auto", tol=1e-2)
+    assert rel_error(Z, ref) <= 1e-2
+
+
+# -- backward="lyapunov" solves its equation on eager calls ----------------------------------------
+
+
+def test_lyapunov_backward_converges_eagerly():
+    torch = pytest.importorskip("torch")
+    A = torch.tensor(random_spd((2, 8), 1e3, seed=5), requires_grad=True)
+    G = torch.tensor(random_spd((2, 8), 10.0, seed=6))
+    for fn in ROOTS.values():
+        (g_lya,) = torch.autograd.grad(fn(A, method="eigh", backward="lyapunov"), A, G)
+        (g_ex,) = torch.autograd.grad(fn(A, method="eigh", backward="eigh"), A, G)
+        assert rel_error(g_lya.numpy(), g_ex.numpy()) <= 1e-9
+
+
+def test_lyapunov_backward_converges_eagerly_jax():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    A = jnp.asarray(random_spd(8, 1e3, seed=5))
+    G = jnp.asarray(random_spd(8, 10.0, seed=6))
+    for fn in ROOTS.values():
+
+        def loss(a, backward, fn=fn):
+            return jnp.sum(fn(a, method="eigh", backward=backward) * G)
+
+        g_lya = jax.grad(loss)(A, "lyapunov")
+        g_ex = jax.grad(loss)(A, "eigh")
+        assert rel_error(np.asarray(g_lya), np.asarray(g_ex)) <= 1e-9
+
+
+# -- torch: meta tensors ---------------------------------------------------------------------------
+
+
+def test_torch_meta_tensors_propagate_shapes():
+    torch = pytest.importorskip("torch")
+    for fn in ROOTS.values():
+        for kw in ({}, {"method": "eigh"}, {"hermitian": False}, {"method": "taylor"}):
+            out = fn(torch.empty(3, 5, 5, device="meta"), **kw)
+            assert out.device.type == "meta"
+            assert tuple(out.shape) == (3, 5, 5)
