@@ -4,7 +4,8 @@ Each chunk holds whole matrices (the last two axes are rechunked to one chunk,
 the batch chunking is kept) and is processed eagerly by the adapter of the
 chunk's own library (NumPy, or CuPy for GPU-backed chunks), so the same code
 runs on a laptop, a GPU or a ``dask.distributed`` cluster. Nothing is computed
-until the user computes: value checks (``check_finite``) are skipped and
+until the user computes: each chunk is checked when it is computed, and a
+matrix that fails the checks gives NaN (an error would fail the whole graph);
 ``tol=`` is refused (it would need the values); pass ``order=``.
 """
 

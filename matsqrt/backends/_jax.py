@@ -8,10 +8,11 @@ batched element-wise over the leading axes, so under ``jit`` a batch sharded
 over devices along a leading axis is computed where it lies, with no
 collectives, and keeps its sharding.
 
-Values are inspected (``check_finite``, ``tol=``, ``method="auto"``, the
+Values are inspected (the input checks, ``tol=``, ``method="auto"``, the
 adaptive sign iteration) wherever they are concrete: plain arrays and the
 tracers of ``jax.grad`` / ``jax.jvp`` outside ``jit``. Under ``jit`` and
-``vmap`` they cannot be, so the checks are skipped and ``tol=`` is refused.
+``vmap`` they cannot be: matrices that fail the checks come back as NaN
+(computed in the graph) and ``tol=`` is refused.
 
 Forward-mode second derivatives of the exact (``"eigh"``) paths go through
 the Sylvester-equation form of the Daleckii–Krein derivative, not through the
