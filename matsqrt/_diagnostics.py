@@ -15,12 +15,21 @@ def residual(A: Any, Y: Any, /, *, inverse: bool = False) -> Any:
 
     ``||Y @ Y - A||_F / ||A||_F`` for a square root, or
     ``||Z @ Z @ A - I||_F / sqrt(n)`` for an inverse square root
-    (``inverse=True``). Costs one (two) matrix products. For Hermitian
-    positive definite ``A`` with condition number ``k``, the forward relative
-    error of a square root is at most about ``k^(1/2) / 2`` times its
-    residual, and typically close to half of it; a residual near the dtype's
-    epsilon certifies an accurate result, a large one flags a bad input
-    (indefinite, singular, or beyond the chosen order).
+    (``inverse=True``). Costs one (two) matrix products.
+
+    How it relates to the error (measured on random SPD matrices, n = 16 to
+    256, condition number ``k`` from 10 to 1e6, every method): the relative
+    error ``||Y - A^(1/2)||_F / ||A^(1/2)||_F`` of a square root lies between
+    about 0.2 and ``k^(1/2)`` times the residual (to first order between
+    ``1/(2 n^(1/2))`` and ``k^(1/2)/2``). It is about half the residual only
+    when the error is rounding spread over the spectrum (``method="eigh"``,
+    ``k <~ 100``); the fixed-order methods err most at the smallest
+    eigenvalues, which the residual weighs least, so for them the ratio grows
+    with ``k``: median about 1 at ``k = 10``, 3 at ``k = 100`` (the default
+    Padé), up to 20 at ``k = 1e4``. For an inverse root the error lies between
+    about ``1/k`` and ``n^(1/2)`` times the residual. A residual near the
+    dtype's epsilon certifies an error of at most about ``k^(1/2) eps``; a
+    large one flags a result to distrust.
 
     Parameters
     ----------

@@ -6,7 +6,7 @@ import math
 import warnings
 from typing import Any
 
-from ._compat import array_namespace
+from ._compat import array_namespace, device
 from ._core import Ops, Options, estimate_spectrum
 from ._core._forward import PRODUCT_MAX_ORDER
 from ._core._options import BACKWARDS, METHODS
@@ -331,11 +331,18 @@ def _spectrum_bounds(A: Any, ops: Ops, hermitian: bool) -> tuple[float, float, f
     cond = xp.where(xp.isfinite(cond) & pos, cond, xp.full_like(cond, math.inf))
     flat_cond = xp.reshape(cond, (-1,))
     k = int(xp.argmax(flat_cond))
-    lo_k = float(xp.reshape(lo, (-1,))[k])
-    hi_k = float(xp.reshape(hi, (-1,))[k])
+    # matrix k's values by a masked sum, not by indexing (a gather, which JAX refuses on a
+    # batch sharded over an Explicit mesh axis)
+    at_k = xp.arange(flat_cond.shape[0], device=device(flat_cond)) == k
+
+    def pick(v: Any) -> float:
+        flat = xp.reshape(v, (-1,))
+        return float(xp.sum(xp.where(at_k, flat, xp.zeros_like(flat))))
+
+    lo_k, hi_k = pick(lo), pick(hi)
     tr = ops.trace(A)
     tr = xp.real(tr) if xp.isdtype(tr.dtype, "complex floating") else tr
-    tr_k = float(xp.reshape(tr, (-1,))[k])
+    tr_k = pick(tr)
     if not math.isfinite(lo_k) or lo_k <= 0:
         lo_k = 0.0
     return lo_k, hi_k, max(tr_k, hi_k)

@@ -71,3 +71,40 @@ def test_sharded_batch_stays_sharded():
     out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "SHARDING-OK" in out.stdout
+
+
+MAKE_MESH_SCRIPT = textwrap.dedent(
+    """
+    import os
+    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+    import jax, jax.numpy as jnp, numpy as np
+    from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
+    import matsqrt
+    from matsqrt.testing import random_spd
+    jax.config.update("jax_enable_x64", True)
+    COLLECTIVES = ("all-gather", "all-reduce", "all-to-all", "collective-permute", "reduce-scatter")
+    A_np = random_spd((8, 6), 10.0, seed=0)
+    for kind in (AxisType.Explicit, AxisType.Auto):
+        mesh = jax.make_mesh((4,), ("b",), axis_types=(kind,))
+        A = jax.device_put(jnp.asarray(A_np), NamedSharding(mesh, P("b")))
+        for fn in (matsqrt.sqrtm, matsqrt.invsqrtm):
+            for kw in ({}, {"hermitian": False}, {"method": "taylor"}, {"method": "eigh"}):
+                ref = np.asarray(fn(jnp.asarray(A_np), **kw))
+                for how, f in (("eager", lambda a: fn(a, **kw)), ("jit", jax.jit(lambda a: fn(a, **kw)))):
+                    Y = f(A)
+                    assert Y.sharding.is_equivalent_to(A.sharding, Y.ndim), (kind, fn, kw, how, Y.sharding)
+                    assert np.abs(np.asarray(Y) - ref).max() <= 1e-12, (kind, fn, kw, how)
+                hlo = jax.jit(lambda a: fn(a, **kw)).lower(A).compile().as_text()
+                assert not [op for op in COLLECTIVES if op in hlo], (kind, fn, kw)
+    print("ok")
+    """
+)
+
+
+def test_make_mesh_explicit_and_auto_axes():
+    """jax.make_mesh (Explicit axes by default) and Auto axes: results keep the sharding, no collectives."""
+    out = subprocess.run(
+        [sys.executable, "-c", MAKE_MESH_SCRIPT], capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("ok")

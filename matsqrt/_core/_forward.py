@@ -149,7 +149,7 @@ def estimate_spectrum(A: Array, ops: Ops, hermitian: bool = True) -> tuple[Array
 
 def _rayleigh_power(M: Array, v0: Array, ops: Ops) -> Array:
     xp = ops.xp
-    v = xp.broadcast_to(v0, (*M.shape[:-1], 1))
+    v = v0  # (n, 1): the first product broadcasts it, with M's batch sharding (JAX)
     for _ in range(POWER_ITERS):
         w = M @ v
         v = w / xp.where(ops.fro(w) > 0, ops.fro(w), xp.ones_like(ops.fro(w)))
