@@ -82,19 +82,22 @@ def bad_masks(A: Array, ops: Ops, *, inverse: bool, hermitian: bool) -> dict[str
         if inverse:
             masks["singular"] = ops.cholesky_fails(M)
         else:
-            d = xp.linalg.diagonal(M)
-            dmax = xp.max(xp.abs(xp.real(d) if xp.isdtype(d.dtype, "complex floating") else d), axis=-1)
-            # a zero diagonal: the zero matrix (semidefinite) or an indefinite one
-            base = xp.where(dmax > 0, dmax, amax)
-            shift = (tau * xp.where(base > 0, base, xp.ones_like(base)))[..., None, None]
+
+            def shifted() -> Array:
+                d = xp.linalg.diagonal(M)
+                dmax = xp.max(xp.abs(xp.real(d) if xp.isdtype(d.dtype, "complex floating") else d), axis=-1)
+                # a zero diagonal: the zero matrix (semidefinite) or an indefinite one
+                base = xp.where(dmax > 0, dmax, amax)
+                return M + (tau * xp.where(base > 0, base, xp.ones_like(base)))[..., None, None] * eye
+
             if ops.eager:
                 # most inputs are definite: one factorisation of A itself, the shifted one
                 # only where that may fail (semidefinite, or indefinite)
                 fails = ops.cholesky_fails(M)
                 if ops.known(xp.any(fails)) is not False:
-                    fails = fails & ops.cholesky_fails(M + shift * eye)
+                    fails = fails & ops.cholesky_fails(shifted())
             else:
-                fails = ops.cholesky_fails(M + shift * eye)
+                fails = ops.cholesky_fails(shifted())
             masks["indefinite"] = fails
     elif ops.eager:
         w = ops.eigvals(A0)
