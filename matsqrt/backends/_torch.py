@@ -175,14 +175,18 @@ def _broadcast_shapes(shapes: set[torch.Size]) -> torch.Size:
 
 
 def _lu_bug_applies(a: torch.Tensor) -> bool:
-    """Whether a batched CPU LU of ``a`` can hit pytorch#181570 (a vmapped matrix may be one of a batch)."""
+    """Whether a batched CPU LU of ``a`` can hit pytorch#181570.
+
+    Traced (torch.compile, torch.func): always at these sizes. A vmapped matrix may be one
+    of a batch, the thread count at run time is not the one at trace time, and reading it
+    breaks ``fullgraph=True`` ("torch.* op returned non-Tensor").
+    """
+    if a.device.type != "cpu" or a.shape[-1] < LU_GUARD_MIN_N:
+        return False
+    if _is_traced(a):
+        return True
     batch = a.numel() // max(a.shape[-1] * a.shape[-2], 1)
-    return (
-        a.device.type == "cpu"
-        and (batch > 1 or torch._C._functorch.is_functorch_wrapped_tensor(a))
-        and a.shape[-1] >= LU_GUARD_MIN_N
-        and torch.get_num_threads() > 1
-    )
+    return batch > 1 and torch.get_num_threads() > 1
 
 
 def _is_traced(a: torch.Tensor) -> bool:
