@@ -62,7 +62,9 @@ class JaxOps(Ops):
         return jnp.linalg.solve(a, _eye_as(a))
 
     def cholesky_fails(self, a: jax.Array) -> jax.Array:
-        return ~jnp.all(jnp.isfinite(_cholesky(a, True)), axis=(-2, -1))
+        # a mask: not differentiated (nor is JAX's Cholesky JVP, which fails like the factor)
+        L = _cholesky(jax.lax.stop_gradient(a), True)
+        return ~jnp.all(jnp.isfinite(L), axis=(-2, -1))
 
     def eigh(self, a: jax.Array) -> tuple[jax.Array, jax.Array]:
         w, V = jnp.linalg.eigh(a)
