@@ -147,14 +147,7 @@ class Ops:
         except Exception:
             if not self.eager:
                 raise
-            flat = xp.reshape(a, (-1, *a.shape[-2:]))
-            fails = []
-            for i in range(flat.shape[0]):
-                try:
-                    fails.append(not bool(xp.all(xp.isfinite(xp.linalg.cholesky(flat[i, ...])))))
-                except Exception:
-                    fails.append(True)
-            return xp.reshape(xp.asarray(fails, device=device(a)), a.shape[:-2])
+            L = self._per_matrix(a, xp.linalg.cholesky)  # NaN where a factorisation fails
         return ~xp.all(xp.isfinite(L), axis=(-2, -1))
 
     def eigvals(self, a: Array) -> Array | None:
