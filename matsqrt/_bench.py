@@ -67,6 +67,7 @@ __all__ = [
     "make_backend",
     "measure",
     "problem",
+    "reference",
     "run_grid",
 ]
 
@@ -94,6 +95,11 @@ MAX_NUMBER = 200
 #: a grid point's timed rounds are cut (to no fewer than MIN_ROUNDS) to last about this long
 CASE_BUDGET = 8.0
 MIN_ROUNDS = 3
+#: warm-up: repeat until two consecutive timings agree within STABLE (at most WARM_MAX times)
+STABLE = 0.2
+WARM_MAX = 6
+#: a row whose spread (interquartile range / median) exceeds this is flagged "noisy"
+NOISY = 0.25
 #: seeds of the test matrices and of the cotangent
 SEED_A, SEED_G = 0, 1
 
@@ -134,6 +140,11 @@ class Result:
     err_fwd: float | None = None
     err_grad: float | None = None
     rounds: int = 0
+    #: spread of the per-round times: interquartile range / median (``None`` below 3 rounds)
+    fwd_spread: float | None = None
+    fwdbwd_spread: float | None = None
+    #: ``"noisy"`` (spread above ``NOISY``), ``"fwd>f+b"`` (forward slower than forward+backward)
+    flags: str | None = None
     error: str | None = None
     warning: str | None = None
 
@@ -223,6 +234,14 @@ class Backend:
             return self._scipy()
         msg = f"unknown method {method!r}; choose from {', '.join(METHODS)}"
         raise ValueError(msg)
+
+    def unavailable(self, method: str) -> str:
+        """Why :meth:`candidate` gave ``None`` for ``method`` (shown in the table)."""
+        if method == "scipy":
+            if self.name != "numpy":
+                return "skipped: scipy.linalg.sqrtm takes NumPy arrays (see the numpy rows)"
+            return "skipped: scipy is not installed (pip install scipy)"
+        return f"skipped: not available on {self.name}"
 
     def _matsqrt(self, kw: dict[str, Any], A: Any) -> Candidate:
         import matsqrt
@@ -520,12 +539,24 @@ class _Timer:
         return (time.perf_counter() - t0) / self.number
 
     def warm_up(self, calibrate: bool = False) -> Any:
-        """One call; its output. ``calibrate``: choose ``number`` from its time."""
+        """One call; its output.
+
+        ``calibrate``: choose ``number`` from its time, then repeat the timing until two
+        consecutive ones agree within ``STABLE`` (caches, allocator and thread pools warm;
+        at most ``WARM_MAX`` repetitions).
+        """
         t0 = time.perf_counter()
         out = self.call()
         if calibrate:
             self.first = time.perf_counter() - t0
             self.number = max(1, min(MAX_NUMBER, math.ceil(MIN_TIME / max(self.first, 1e-9))))
+            prev = self.run()
+            for _ in range(WARM_MAX):
+                cur = self.run()
+                if abs(cur - prev) <= STABLE * min(cur, prev):
+                    break
+                prev = cur
+            self.first = cur
         return out
 
 
@@ -534,17 +565,29 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0][:120]}" if text else type(exc).__name__
 
 
+def reference(case: Case) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(A, G, Y_ref, grad_ref)`` of a grid point: :func:`problem` and its float64 references."""
+    A, G = problem(case)
+    return (A, G, *exact_root_and_gradient(A, G))
+
+
 def measure(
-    be: Backend, case: Case, methods: Iterable[str], rounds: int = 5, *, timing: bool = True
+    be: Backend,
+    case: Case,
+    methods: Iterable[str],
+    rounds: int = 5,
+    *,
+    timing: bool = True,
+    ref: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> list[Result]:
     """Measure every method at one grid point (see the module docstring).
 
     ``timing=False`` (or ``rounds=0``) checks errors only: one call each, no times.
+    ``ref``: the case's :func:`reference`, if already computed.
     """
     methods = list(methods)
     timing = timing and rounds > 0
-    A_np, G_np = problem(case)
-    Y_ref, g_ref = exact_root_and_gradient(A_np, G_np)
+    A_np, G_np, Y_ref, g_ref = reference(case) if ref is None else ref
     results: dict[str, Result] = {}
     timers: list[_Timer] = []
     with be.context():
@@ -589,7 +632,7 @@ def _check(
     """Run candidate ``m`` once (compiling it), record its errors in ``r``; return its timers."""
     cand = be.candidate(m, A, r.dtype)
     if cand is None:
-        r.error = f"not available on {be.name}"
+        r.error = be.unavailable(m)
         return []
     a = A_np if cand.numpy_input else A
     to_np = np.asarray if cand.numpy_input else be.to_numpy
@@ -630,12 +673,27 @@ def _summarise(results: dict[str, Result], timers: list[_Timer], rounds: int) ->
         r.rounds = rounds
         r.fwd_ms = 1e3 * statistics.median(f)
         r.fwdbwd_ms = 1e3 * statistics.median(fb) if fb else None
+        r.fwd_spread, r.fwdbwd_spread = _spread(f), _spread(fb)
+        flags = []
+        if max(r.fwd_spread or 0.0, r.fwdbwd_spread or 0.0) > NOISY:
+            flags.append("noisy")
+        if r.fwdbwd_ms is not None and r.fwd_ms > r.fwdbwd_ms:
+            flags.append("fwd>f+b")
+        r.flags = ",".join(flags) or None
         r.matmul_ms = 1e3 * statistics.median(mm) if mm else None
         r.fwd_mm, r.fwdbwd_mm = paired(f, mm), paired(fb, mm)
         pf, pfb = by.get(("published", "fwd"), []), by.get(("published", "fwdbwd"), [])
         ef, efb = by.get(("eigh-root", "fwd"), []), by.get(("eigh-root", "fwdbwd"), [])
         r.fwd_vs_published, r.fwdbwd_vs_published = paired(f, pf), paired(fb, pfb)
         r.fwd_vs_eigh_root, r.fwdbwd_vs_eigh_root = paired(f, ef), paired(fb, efb)
+
+
+def _spread(times: list[float]) -> float | None:
+    """Interquartile range over median of per-round times (``None`` below 3 rounds)."""
+    if len(times) < 3:
+        return None
+    q1, _, q3 = statistics.quantiles(times, n=4, method="inclusive")
+    return (q3 - q1) / statistics.median(times)
 
 
 def grid(
@@ -664,13 +722,22 @@ def run_grid(
     timing: bool = True,
     progress: Callable[[Case], Any] | None = None,
 ) -> list[Result]:
-    """:func:`measure` every case (backends are created once each)."""
+    """:func:`measure` every case (backends are created once each).
+
+    The float64 references of every case are computed first, before any backend is imported:
+    once torch or JAX has run, their idle OpenMP / Eigen threads spin and slow NumPy's
+    LAPACK in the same process by up to 50x (only the wall time, not the timings, but the
+    default grid took minutes). To time several backends without one's threads slowing
+    another, run each in its own process (what ``python -m matsqrt bench`` does).
+    """
     methods = list(methods)
+    cases = list(cases)
+    refs = [reference(case) for case in cases]
     made: dict[str, Backend] = {}
     out: list[Result] = []
-    for case in cases:
+    for case, ref in zip(cases, refs, strict=True):
         be = made.get(case.backend) or made.setdefault(case.backend, make_backend(case.backend))
-        out.extend(measure(be, case, methods, rounds, timing=timing))
+        out.extend(measure(be, case, methods, rounds, timing=timing, ref=ref))
         if progress is not None:
             progress(case)
     return out
@@ -744,7 +811,7 @@ def _fmt(v: float | None, spec: str, width: int) -> str:
 def format_table(results: list[Result]) -> str:
     """A readable table, one block per grid point."""
     cols = (
-        f"  {'method':14} {'fwd ms':>9} {'f+b ms':>9} {'fwd mm':>7} {'f+b mm':>7} "
+        f"  {'method':14} {'fwd ms':>9} {'f+b ms':>9} {'spread':>6} {'fwd mm':>7} {'f+b mm':>7} "
         f"{'fwd/pub':>7} {'f+b/pub':>7} {'f+b/eig':>7} {'err Y':>8} {'err grad':>8}"
     )
     lines: list[str] = []
@@ -762,19 +829,32 @@ def format_table(results: list[Result]) -> str:
         if r.error is not None and r.err_fwd is None:
             lines.append(f"  {r.method:14} {r.error}")
             continue
+        spreads = [v for v in (r.fwd_spread, r.fwdbwd_spread) if v is not None]
+        spread = max(spreads) if spreads else None
         lines.append(
             f"  {r.method:14} {_fmt(r.fwd_ms, '.3f', 9)} {_fmt(r.fwdbwd_ms, '.3f', 9)} "
+            f"{_fmt(None if spread is None else 100 * spread, '.0f', 5)}{'%' if spread is not None else ' '} "
             f"{_fmt(r.fwd_mm, '.1f', 7)} {_fmt(r.fwdbwd_mm, '.1f', 7)} "
             f"{_fmt(r.fwd_vs_published, '.2f', 7)} {_fmt(r.fwdbwd_vs_published, '.2f', 7)} "
             f"{_fmt(r.fwdbwd_vs_eigh_root, '.2f', 7)} {_fmt(r.err_fwd, '.1e', 8)} {_fmt(r.err_grad, '.1e', 8)}"
             + (f"  ({r.error})" if r.error else "")
             + ("  (!)" if r.warning else "")
+            + (f"  [{r.flags}]" if r.flags else "")
         )
     notes = list(dict.fromkeys(f"(!) {r.method}: {r.warning}" for r in results if r.warning))
+    flagged = [r for r in results if r.flags]
+    if flagged:
+        notes.append(
+            f"[noisy]: the per-round times of {len(flagged)} row(s) spread by more than {NOISY:.0%} of their "
+            "median, or [fwd>f+b]: a forward measured slower than its forward+backward. The machine was "
+            "busy while they ran: those times (not the errors) are unreliable. Rerun on a quiet machine, "
+            "with more --repeats, or with --threads 1."
+        )
     legend = (
-        "\nms: median over rounds; mm: time / one batched matmul A @ A; /pub, /eig: time ratio to the "
-        "published algorithm\n(Padé [5/5] + 8 sign iterations) and to eigh-root, paired per round; "
-        "err: relative Frobenius error vs float64 eigh\n(gradient of <G, Y>, Hermitian part). "
+        "\nms: median over rounds; spread: interquartile range / median of the per-round times (the larger "
+        "of fwd and f+b);\nmm: time / one batched matmul A @ A; /pub, /eig: time ratio to the published algorithm "
+        "(Padé [5/5] + 8 sign iterations) and\nto eigh-root, paired per round; err: relative Frobenius "
+        "error vs float64 eigh (gradient of <G, Y>, Hermitian part).\n"
         f"pade+tol: tol={PADE_TOL['float32']:g} (float32), {PADE_TOL['float64']:g} (float64)."
     )
     return "\n".join(lines).lstrip("\n") + "\n" + "".join(f"\n{n}" for n in notes) + "\n" + legend

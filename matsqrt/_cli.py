@@ -200,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
         "loaded machine (default: leave the libraries' settings)",
     )
     b.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    # internal: measure one backend and write its results here (one process per backend)
+    b.add_argument("--worker", metavar="FILE", default=None, help=argparse.SUPPRESS)
     b.add_argument(
         "--plot",
         metavar="FILE.png",
@@ -258,17 +260,23 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             parser.error("--plot needs matplotlib: pip install 'matsqrt[plot]'")
     cases = grid(backends, ns, batches, dtypes, conds)
     show = sys.stderr.isatty() if args.progress is None else args.progress
-    update, close = progress_bar(len(cases), show)
     timing = args.sweep is None
+    config = {"n": ns, "batch": batches, "dtype": dtypes, "cond": conds, "repeats": repeats}
     t0 = time.perf_counter()
+    failed_backends: list[str] = []
     try:
-        try:
-            threads = limit_threads(args.threads, backends) if args.threads else contextlib.nullcontext()
-            with threads:
-                results = run_grid(cases, args.method, rounds=repeats, timing=timing, progress=update)
-                info = machine_info()
-        finally:
-            close()
+        if len(backends) > 1 and args.worker is None:
+            # each backend in its own process: one library's idle threads never time another's
+            results, info, failed_backends = _run_isolated(args, backends, config, show)
+        else:
+            update, close = progress_bar(len(cases), show)
+            try:
+                threads = limit_threads(args.threads, backends) if args.threads else contextlib.nullcontext()
+                with threads:
+                    results = run_grid(cases, args.method, rounds=repeats, timing=timing, progress=update)
+                    info = machine_info()
+            finally:
+                close()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -276,14 +284,21 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         print(f"error: the benchmark failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     wall = time.perf_counter() - t0
+    if args.worker is not None:
+        with open(args.worker, "w", encoding="utf-8") as fh:
+            json.dump({"machine": info, "results": as_dicts(results)}, fh, allow_nan=False)
+        return 0
     print(_machine_line(info))
     print(format_table(results) if timing else format_sweep(results))
-    print(f"\n{len(cases)} grid points x {len(args.method)} methods in {wall:.1f} s")
+    where = "each backend in its own process" if len(backends) > 1 else "one process"
+    print(f"\n{len(cases)} grid points x {len(args.method)} methods in {wall:.1f} s ({where})")
+    for b in failed_backends:
+        print(f"error: the {b} measurements failed (see above); the table has the others", file=sys.stderr)
     failed = sorted(
         {
             (r.method, r.error)
             for r in results
-            if r.error and r.err_fwd is None and "not available" not in r.error
+            if r.error and r.err_fwd is None and not r.error.startswith("skipped")
         }
     )
     for m, e in failed:
@@ -295,13 +310,11 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 "mode": "sweep-cond" if args.sweep else "bench",
                 "machine": info,
                 "config": {
-                    "n": ns,
-                    "batch": batches,
-                    "dtype": dtypes,
-                    "cond": conds,
+                    **config,
                     "backend": backends,
                     "method": args.method,
                     "repeats": repeats if timing else 0,
+                    "isolated": len(backends) > 1,
                 },
                 "wall_s": wall,
                 "results": as_dicts(results),
@@ -314,7 +327,50 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: cannot write output: {exc}", file=sys.stderr)
         return 1
-    return 0
+    return 1 if failed_backends else 0
+
+
+def _run_isolated(
+    args: argparse.Namespace, backends: Sequence[str], config: dict[str, Any], show: bool
+) -> tuple[list[Any], dict[str, Any], list[str]]:
+    """Run the grid of each backend in a fresh ``python -m matsqrt bench --worker`` process.
+
+    Returns the results (backend by backend), the merged machine information and the
+    backends whose process failed.
+    """
+    import subprocess
+    import tempfile
+
+    from ._bench import Result
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    results: list[Any] = []
+    info = machine_info()
+    failed = []
+    with tempfile.TemporaryDirectory(prefix="matsqrt-bench-") as tmp:
+        for b in backends:
+            out = os.path.join(tmp, f"{b}.json")
+            argv = [sys.executable, "-m", "matsqrt", "bench", "--backend", b, "--worker", out]
+            argv += ["--n", _csv(config["n"]), "--batch", _csv(config["batch"])]
+            argv += ["--dtype", ",".join(config["dtype"]), "--cond", ",".join(map(repr, config["cond"]))]
+            argv += ["--method", ",".join(args.method), "--repeats", str(config["repeats"])]
+            argv += ["--progress" if show else "--no-progress"]
+            if args.sweep:
+                argv += ["--sweep", args.sweep]
+            if args.threads:
+                argv += ["--threads", str(args.threads)]
+            proc = subprocess.run(argv, env=env, check=False)
+            if proc.returncode != 0 or not os.path.exists(out):
+                failed.append(b)
+                continue
+            with open(out, encoding="utf-8") as fh:
+                doc = json.load(fh)
+            info.update({k: v for k, v in doc["machine"].items() if k not in info or k == "blas_threads"})
+            info.setdefault("processes", {})[b] = doc["machine"]  # what each process had loaded
+            results += [Result(**r) for r in doc["results"]]
+    return results, info, failed
 
 
 def _machine_line(info: dict[str, Any]) -> str:
@@ -336,43 +392,86 @@ def _pyplot() -> Any:
     return plt
 
 
+#: errors below this are at the float64 reference's own rounding level (drawn in a grey band)
+FLOOR = 1e-14
+#: where errors of exactly 0 (or below the axis) are drawn
+BOTTOM = 1e-17
+
+
+def _floor_band(ax: Any, values: list[float]) -> None:
+    """Where some error is near :data:`FLOOR`: a grey band below it (the float64 eigh reference
+    cannot resolve errors there; exact zeros are drawn at :data:`BOTTOM`). Sets the lower y limit."""
+    lo = min(values, default=1.0)
+    if lo < 10 * FLOOR:
+        ax.axhspan(BOTTOM, FLOOR, color="0.92", zorder=0, label="below the float64 reference's accuracy")
+        ax.set_ylim(BOTTOM / 2, None)
+    else:
+        ax.set_ylim(lo / 5, None)
+
+
+def _point_label(b: str, dt: str, batch: int, n: int, cond: float | None) -> str:
+    c = f"\ncond {cond:.0e}" if cond is not None else ""
+    return f"{b} {dt}\n{batch} x {n}x{n}{c}"
+
+
 def _plot(results: list[Any], path: str) -> None:
-    """Forward+backward matmul-equivalents and errors, per grid point and method."""
+    """Grouped bars per grid point: forward+backward matmul-equivalents, error of Y, of the gradient."""
     plt = _pyplot()
     points = list(dict.fromkeys((r.backend, r.dtype, r.cond, r.batch, r.n) for r in results))
-    where = {p: i for i, p in enumerate(points)}
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+    methods = list(dict.fromkeys(r.method for r in results))
+    many_conds = len({p[2] for p in points}) > 1
+    fig, axes = plt.subplots(3, 1, figsize=(max(8.0, 1.3 * len(points) + 3.5), 10.5), layout="constrained")
     panels = [
-        (
-            axes[0],
-            lambda r: r.fwdbwd_mm if r.fwdbwd_mm is not None else r.fwd_mm,
-            "forward+backward time / one matmul\n(forward only where no backward)",
-        ),
-        (axes[1], lambda r: r.err_fwd, "relative error of Y"),
-        (axes[2], lambda r: r.err_grad, "relative error of the gradient"),
+        (axes[0], "time", "forward+backward time\n(in batched matmuls A @ A)"),
+        (axes[1], "err_fwd", "relative error of Y\n(Frobenius, vs float64 eigh)"),
+        (axes[2], "err_grad", "relative error of dL/dA\n(Frobenius, vs float64 eigh)"),
     ]
-    for m in dict.fromkeys(r.method for r in results):
-        rs = [r for r in results if r.method == m]
-        for ax, get, _ in panels:
-            pts = [(where[(r.backend, r.dtype, r.cond, r.batch, r.n)], get(r)) for r in rs]
-            pts = [(x, max(y, 1e-17)) for x, y in pts if y is not None]
-            if pts:
-                ax.semilogy(*zip(*pts, strict=True), "o-", label=m, ms=4)
-    labels = [
-        f"{b} {dt[-2:]}\n{batch}x{n}" + (f"\nc={c:.0e}" if len({p[2] for p in points}) > 1 else "")
-        for b, dt, c, batch, n in points
-    ]
-    for ax, _, title in panels:
-        ax.set_xticks(range(len(labels)), labels, fontsize=7)
-        ax.set_title(title, fontsize=9)
-        ax.grid(True, which="major", alpha=0.3)
-    # every method that any panel shows (scipy has no gradient: not in the last panel)
-    entries = {lab: h for ax in axes[::-1] for h, lab in zip(*ax.get_legend_handles_labels(), strict=True)}
-    if entries:
-        axes[-1].legend(
-            entries.values(), entries.keys(), fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5)
-        )
-    fig.tight_layout()
+    width = 0.8 / max(len(methods), 1)
+    drawn: dict[str, list[float]] = {"time": [], "err_fwd": [], "err_grad": []}
+    for i, m in enumerate(methods):
+        by = {(r.backend, r.dtype, r.cond, r.batch, r.n): r for r in results if r.method == m}
+        # no backward anywhere (scipy): hollow, hatched bars in every panel, one legend entry
+        fwd_only = all(r.fwdbwd_ms is None and r.err_grad is None for r in by.values())
+        for ax, what, _ in panels:
+            xs, ys = [], []
+            for k, pt in enumerate(points):
+                r = by.get(pt)
+                if r is None:
+                    continue
+                y = _cost(r, "mm")[0] if what == "time" else getattr(r, what)
+                if y is None:
+                    continue
+                xs.append(k - 0.4 + (i + 0.5) * width)
+                ys.append(max(y, BOTTOM))
+            if xs:
+                drawn[what] += ys
+                st = _style(m, fwd_only)
+                ax.bar(
+                    xs,
+                    ys,
+                    width,
+                    bottom=BOTTOM if what != "time" else None,
+                    color="none" if fwd_only else st["color"],
+                    edgecolor=st["color"],
+                    hatch="//" if fwd_only else None,
+                    label=st["label"],
+                )
+    labels = [_point_label(b, dt, batch, n, c if many_conds else None) for b, dt, c, batch, n in points]
+    for ax, what, ylabel in panels:
+        ax.set_yscale("log")
+        if what != "time":
+            _floor_band(ax, drawn[what])
+        ax.set_xticks(range(len(points)), labels, fontsize=8)
+        ax.set_xlim(-0.6, len(points) - 0.4)
+        ax.set_ylabel(ylabel, fontsize=9)
+        ax.grid(True, axis="y", which="major", alpha=0.3)
+    cond = "" if many_conds else f", condition number {points[0][2]:.0e}" if points else ""
+    fig.suptitle(f"every method at every grid point (batch x n x n{cond})", fontsize=11)
+    entries: dict[str, Any] = {}
+    for ax, _, _ in panels:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(lab, h)
+    fig.legend(entries.values(), entries.keys(), loc="outside right center", fontsize=8)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
@@ -381,22 +480,33 @@ def _plot_sweep(results: list[Any], path: str) -> list[str]:
     """Error of Y and of the gradient against the condition number, per method."""
     plt = _pyplot()
     groups = list(dict.fromkeys((r.backend, r.dtype, r.n, r.batch) for r in results))
-    fig, axes = plt.subplots(len(groups), 2, figsize=(12, 3.8 * len(groups)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(groups), 2, figsize=(13, 3.8 * len(groups) + 0.5), squeeze=False, layout="constrained"
+    )
+    fig.suptitle("error against the condition number (errors only, no timing)", fontsize=11)
     for row, g in zip(axes, groups, strict=True):
         rs = [r for r in results if (r.backend, r.dtype, r.n, r.batch) == g]
+        drawn: list[list[float]] = [[], []]
         for m in dict.fromkeys(r.method for r in rs):
             for ax, attr in zip(row, ("err_fwd", "err_grad"), strict=True):
                 pts = [
                     (r.cond, getattr(r, attr)) for r in rs if r.method == m and getattr(r, attr) is not None
                 ]
                 if pts:
-                    ax.loglog(*zip(*[(c, max(e, 1e-17)) for c, e in pts], strict=True), "o-", label=m, ms=4)
-        for ax, what in zip(row, ("Y", "the gradient"), strict=True):
-            ax.set_title(f"{g[0]} {g[1]}, batch x n = {g[3]} x {g[2]}: relative error of {what}", fontsize=9)
-            ax.set_xlabel("condition number")
+                    drawn[attr == "err_grad"] += [max(e, BOTTOM) for _, e in pts]
+                    st = _style(m, False)
+                    ax.loglog(*zip(*[(c, max(e, BOTTOM)) for c, e in pts], strict=True), "-", **st)
+        for ax, what, vals in zip(row, ("Y", "dL/dA"), drawn, strict=True):
+            _floor_band(ax, vals)
+            ax.set_title(f"{g[0]} {g[1]}, batch x n x n = {g[3]} x {g[2]}x{g[2]}", fontsize=9)
+            ax.set_xlabel("condition number of A")
+            ax.set_ylabel(f"relative error of {what}\n(Frobenius, vs float64 eigh)", fontsize=9)
             ax.grid(True, which="major", alpha=0.3)
-        row[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.tight_layout()
+    entries: dict[str, Any] = {}
+    for ax in axes.flat:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(lab, h)
+    fig.legend(entries.values(), entries.keys(), loc="outside right center", fontsize=8)
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return [path]
@@ -513,7 +623,7 @@ def _plot_frontier(results: list[Any], path: str) -> str:
     for ax, (where, rs) in zip(axes, groups.items(), strict=True):
         for m in dict.fromkeys(r.method for r in rs):
             pts = [(*_cost(r, "mm"), r.err_fwd) for r in rs if r.method == m]
-            pts = [(x, max(e, 1e-17), fo) for x, fo, e in pts if x is not None and e is not None]
+            pts = [(x, max(e, BOTTOM), fo) for x, fo, e in pts if x is not None and e is not None]
             if pts:
                 xs, es, fwd_only = zip(*pts, strict=True)
                 ax.plot(xs, es, ls="none", **_style(m, all(fwd_only)))
@@ -526,5 +636,6 @@ def _plot_frontier(results: list[Any], path: str) -> str:
         ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1, 2, 5) if hi < 100 * lo else (1,)))
         ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())
-        ax.set_ylabel("relative error of Y")
+        ax.set_ylabel("relative error of Y (Frobenius, vs float64 eigh)", fontsize=9)
+        _floor_band(ax, [max(r.err_fwd, BOTTOM) for r in rs if r.err_fwd is not None])
     return _save(fig, axes, path)

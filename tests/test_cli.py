@@ -42,6 +42,9 @@ RESULT_KEYS = {
     "err_fwd",
     "err_grad",
     "rounds",
+    "fwd_spread",
+    "fwdbwd_spread",
+    "flags",
     "error",
     "warning",
 }
@@ -231,9 +234,12 @@ def test_plots_draw_what_they_say(monkeypatch, tmp_path):
         for fig in figures:
             close(fig)
     assert paths == [str(tmp_path / f) for f in ("r.png", "r-vs-n.png", "r-vs-batch.png", "r-frontier.png")]
-    (main_legend, _), (n_legend, by_n), (_, by_batch), (_, frontier) = map(_drawn, figures)
-    # the grid-point figure's legend lists scipy too, though it has no gradient (last panel)
-    assert main_legend == ["pade", "scipy"]
+    (main_legend, main), (n_legend, by_n), (_, by_batch), (_, frontier) = map(_drawn, figures)
+    # the grid-point figure: grouped bars (no lines joining unrelated grid points), every method
+    # in the legend once (scipy too, though it has no gradient), the floor band where an error is 0
+    assert main_legend == ["pade", "scipy (forward only)", "below the float64 reference's accuracy"]
+    assert [p["lines"] for p in main] == [{}, {}, {}]
+    assert "matmul" in main[0]["y"] and "error of Y" in main[1]["y"] and "error of dL/dA" in main[2]["y"]
     assert [p["title"] for p in by_n] == [f"numpy (cpu) float64\nbatch {b}, cond 1e+02" for b in (1, 2)]
     assert all(p["x"] == "matrix size n" and "time (ms)" in p["y"] for p in by_n)
     assert by_n[1]["lines"] == {"pade": ([4, 8], [12, 20]), "one matmul A @ A": ([4, 8], [0.04, 0.08])}
@@ -242,12 +248,33 @@ def test_plots_draw_what_they_say(monkeypatch, tmp_path):
     assert [p["title"] for p in by_batch] == [f"numpy (cpu) float64\nn {n}, cond 1e+02" for n in (8, 4)]
     assert by_batch[0]["x"] == "batch size" and by_batch[0]["lines"]["pade"] == ([1, 2], [18, 20])
     (frontier,) = frontier
-    assert frontier["x"] == "forward+backward time / one matmul" and frontier["y"] == "relative error of Y"
+    assert frontier["x"] == "forward+backward time / one matmul"
+    assert frontier["y"] == "relative error of Y (Frobenius, vs float64 eigh)"
     assert frontier["lines"] == {
         "pade": ([5.0] * 4, [1e-3] * 4),
         "scipy (forward only)": ([9.0], [1e-17]),  # an exact 0 is drawn at the bottom of the log axis
     }
     assert "batch x n: 1x8, 2x8, 1x4, 2x4;" in frontier["title"]
+
+
+def test_sweep_plot_legend_lists_every_method(monkeypatch, tmp_path):
+    """scipy has no gradient panel line, yet it is in the legend; axes say what they show."""
+    pytest.importorskip("matplotlib")
+    plt = _cli._pyplot()
+    close, figures = plt.close, []
+    monkeypatch.setattr(plt, "close", figures.append)
+    results = []
+    for c in (1.0, 100.0):
+        results.append(_bench.Result("numpy", "cpu", "pade", 4, 1, "float64", c, err_fwd=1e-3, err_grad=1e-2))
+        results.append(_bench.Result("numpy", "cpu", "scipy", 4, 1, "float64", c, err_fwd=1e-8))
+    try:
+        _cli._plot_sweep(results, str(tmp_path / "e.png"))
+    finally:
+        for fig in figures:
+            close(fig)
+    legend, panels = _drawn(figures[0])
+    assert legend == ["pade", "scipy"]
+    assert all(p["x"] == "condition number of A" and "relative error" in p["y"] for p in panels)
 
 
 def test_plots_of_a_run_where_every_candidate_failed(tmp_path):
@@ -438,3 +465,35 @@ def test_published_torch_is_right_where_batched_lu_is_not():
     finally:
         torch.set_num_threads(threads)
     assert rel_error(Y, published_sqrtm(A.astype(np.float64))) < 1e3 * np.finfo(np.float32).eps
+
+
+def test_backends_run_in_separate_processes(tmp_path):
+    """Several backends: one process each, so torch's idle threads never time NumPy (and back)."""
+    pytest.importorskip("torch")
+    path = tmp_path / "r.json"
+    argv = ["bench", "--quick", "--backend", "numpy,torch", "--method", "eigh,scipy", "--no-progress"]
+    assert main([*argv, "--json", str(path)]) == 0
+    doc = json.loads(path.read_text())
+    assert doc["config"]["isolated"] is True
+    assert {r["backend"] for r in doc["results"]} == {"numpy", "torch"}
+    procs = doc["machine"]["processes"]
+    assert "torch" not in procs["numpy"] and "torch" in procs["torch"]
+    (sc,) = [r for r in doc["results"] if r["backend"] == "torch" and r["method"] == "scipy"]
+    assert sc["error"].startswith("skipped: scipy.linalg.sqrtm takes NumPy arrays")
+
+
+def test_rows_flag_spread_and_impossible_orders():
+    """A forward slower than its forward+backward, or a wide spread, is flagged, not hidden."""
+    results = {"pade": _bench.Result("numpy", "cpu", "pade", 4, 1, "float64", 100.0)}
+    timers = [
+        _bench._Timer(("pade", "fwd"), lambda: None, times=[2.0, 2.1, 2.0, 2.2, 2.0]),
+        _bench._Timer(("pade", "fwdbwd"), lambda: None, times=[1.0, 1.0, 1.1, 1.0, 1.0]),
+        _bench._Timer(("matmul", "matmul"), lambda: None, times=[0.1] * 5),
+    ]
+    _bench._summarise(results, timers, 5)
+    r = results["pade"]
+    assert r.flags == "fwd>f+b" and r.fwd_spread == pytest.approx(0.1 / 2.0)
+    timers[1].times = [1.0, 3.0, 3.0, 9.0, 9.0]  # interquartile range 6 over a median of 3
+    _bench._summarise(results, timers, 5)
+    assert r.flags == "noisy" and r.fwdbwd_spread == pytest.approx(2.0)
+    assert "[noisy]" in _bench.format_table([r]) and "--threads 1" in _bench.format_table([r])
