@@ -1,0 +1,94 @@
+"""The per-backend tables of docs/performance.rst, from ``python -m matsqrt bench``.
+
+For each backend, three shapes (batch x n = 256 x 32, 64 x 64, 8 x 256; float32; condition
+number 100), each in its own ``python -m matsqrt bench`` process, methods pade (the default),
+published, eigh-root, eigh (and scipy on NumPy, forward only). ``--write`` stores the tables
+as docs/_static/perf-<backend>.rst, which docs/performance.rst includes.
+
+    python benchmarks/perf_tables.py --backend numpy,torch,jax [--repeats 9] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+SHAPES = [(256, 32), (64, 64), (8, 256)]
+METHODS = {"numpy": "pade,published,eigh-root,eigh,scipy"}
+DEFAULT_METHODS = "pade,published,eigh-root,eigh"
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "_static"
+
+
+def _fmt(v: float | None, spec: str) -> str:
+    return "—" if v is None else format(v, spec)
+
+
+def run(backend: str, repeats: int) -> tuple[list[dict], dict]:
+    rows, machine = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for batch, n in SHAPES:
+            out = Path(tmp) / f"{batch}x{n}.json"
+            cmd = [sys.executable, "-m", "matsqrt", "bench", "--backend", backend, "--n", str(n)]
+            cmd += ["--batch", str(batch), "--method", METHODS.get(backend, DEFAULT_METHODS)]
+            cmd += ["--repeats", str(repeats), "--json", str(out), "--no-progress"]
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            doc = json.loads(out.read_text())
+            rows += doc["results"]
+            machine = doc["machine"]
+    return rows, machine
+
+
+def table(rows: list[dict], machine: dict, backend: str, repeats: int) -> str:
+    head = ["batch x n", "method", "fwd+bwd (ms)", "fwd (ms)", "spread", "/ published", "/ eigh-root"]
+    head += ["matmuls", "error of Y", "error of dL/dA"]
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    lines += [("   * - " if i == 0 else "     - ") + h for i, h in enumerate(head)]
+    for r in rows:
+        if r["error"] and r["err_fwd"] is None:
+            continue
+        spreads = [v for v in (r["fwd_spread"], r["fwdbwd_spread"]) if v is not None]
+        cells = [
+            f"{r['batch']} x {r['n']}",
+            r["method"] + (" (forward only)" if r["fwdbwd_ms"] is None else ""),
+            _fmt(r["fwdbwd_ms"], ".1f"),
+            _fmt(r["fwd_ms"], ".1f"),
+            f"{100 * max(spreads):.0f}%" if spreads else "—",
+            _fmt(r["fwdbwd_vs_published"], ".2f"),
+            _fmt(r["fwdbwd_vs_eigh_root"], ".2f"),
+            _fmt(r["fwdbwd_mm"] if r["fwdbwd_mm"] is not None else r["fwd_mm"], ".0f"),
+            _fmt(r["err_fwd"], ".1e"),
+            _fmt(r["err_grad"], ".1e"),
+        ]
+        lines += [("   * - " if i == 0 else "     - ") + c for i, c in enumerate(cells)]
+    libs = ", ".join(f"{k} {machine[k]}" for k in ("numpy", "scipy", "torch", "jax") if k in machine)
+    threads = f", torch threads {machine['torch_threads']}" if "torch_threads" in machine else ""
+    lines += [
+        "",
+        f"({machine.get('processor', '?')}, {machine.get('cpu_count', '?')} CPUs{threads}; {libs}; "
+        f"{repeats} paired rounds per shape. Command: ``python benchmarks/perf_tables.py --backend {backend} "
+        f"--repeats {repeats}``.)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", default="numpy,torch,jax")
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--write", action="store_true", help="write docs/_static/perf-<backend>.rst")
+    args = parser.parse_args()
+    for backend in args.backend.split(","):
+        rows, machine = run(backend, args.repeats)
+        text = table(rows, machine, backend, args.repeats)
+        print(f"{backend}\n{text}")
+        if args.write:
+            (DOCS / f"perf-{backend}.rst").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
