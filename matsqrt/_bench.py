@@ -15,7 +15,11 @@ is measured by :func:`measure`:
   forward, every candidate's forward+backward and one batched matmul of the
   same shape (``A @ A``) run once each, in an order rotated from round to
   round. Each timing repeats a call enough times to last about
-  ``MIN_TIME`` (calibrated during the warm-up). Times, ratios to the
+  ``MIN_TIME`` (calibrated during the warm-up, which repeats until two
+  timings agree within ``STABLE``). Each row reports the spread of its
+  per-round times (interquartile range / median) and is flagged
+  ``"noisy"`` above ``NOISY`` or ``"fwd>f+b"`` when its forward median
+  exceeds its forward+backward one. Times, ratios to the
   published algorithm and to eigh-root, and "matmul-equivalents" (time over
   the matmul's time) are medians over the rounds of per-round values, so a
   machine-wide slowdown during one round cancels out of the ratios. A grid
