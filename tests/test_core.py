@@ -763,3 +763,42 @@ def test_product_form_spiked_covariance_float32(xp, n, ridge):
         pub = published_sqrtm(A, inverse=inverse)
         err_pub = np.linalg.norm(pub - ref, axis=(-2, -1)) / _fro(ref)
         assert np.all(err <= err_pub)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex128"])
+def test_numpy_in_place_sums_equal_the_standard_ones(dtype):
+    """NumPy/CuPy accumulate sums in place (NumpyOps): the same numbers as the generic Ops,
+    with per-matrix coefficient arrays, broadcast operands, and inputs left untouched."""
+    import array_api_compat.numpy as xp
+
+    from matsqrt._core import Ops
+    from matsqrt.backends._numpy import NumpyOps
+
+    rng = np.random.default_rng(0)
+    M = [rng.standard_normal((3, 4, 4)).astype(dtype) for _ in range(3)]
+    if dtype.startswith("complex"):
+        M = [m + 1j * rng.standard_normal(m.shape) for m in M]
+    keep = [m.copy() for m in M]
+    c = rng.standard_normal((3, 1, 1))
+    ref, new = Ops(xp), NumpyOps(xp)
+    cases = [
+        ([1.0, 0.5, 0.0], 2.0),
+        ([c, 0.25, c], c),
+        ([0.0, 0.0, 0.0], 3.0),
+        ([2.0, 0.0, 1.0], 0.0),
+    ]
+    for coeffs, eye in cases:
+        np.testing.assert_allclose(new.lincomb(coeffs, M, eye), ref.lincomb(coeffs, M, eye), rtol=1e-6)
+    np.testing.assert_allclose(new.lincomb([1.0], [M[0][0]], c), ref.lincomb([1.0], [M[0][0]], c), rtol=1e-6)
+    np.testing.assert_allclose(
+        new.matmul(M[0], M[1], into=M[2].copy(), alpha=0.5), ref.matmul(M[0], M[1], M[2], 0.5)
+    )
+    np.testing.assert_allclose(new.matmul(M[0], M[1], into=M[2][0].copy()), ref.matmul(M[0], M[1], M[2][0]))
+    np.testing.assert_allclose(new.hermitian_part(M[0], c), ref.hermitian_part(M[0], c))
+    np.testing.assert_allclose(new.hermitian_part(M[0][0], c), ref.hermitian_part(M[0][0], c))
+    for m, k in zip(M, keep, strict=True):
+        np.testing.assert_array_equal(m, k)
+    # the adapter uses it for NumPy
+    from matsqrt.backends import adapter_for
+
+    assert type(adapter_for(xp, M[0]).ops) is NumpyOps

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._checks import guarded
-from .._compat import device, is_cupy_namespace
+from .._compat import device, is_cupy_namespace, is_numpy_namespace
 from .._core import Ops, Options, forward, sign_sylvester
 
 Array = Any
@@ -20,7 +20,12 @@ class GenericAdapter:
 
     def __init__(self, xp: Any, A: Array) -> None:
         self.xp = xp
-        self.ops = self.ops_class(xp)
+        ops_class = self.ops_class
+        if ops_class is Ops and (is_numpy_namespace(xp) or is_cupy_namespace(xp)):
+            from ._numpy import NumpyOps  # mutable arrays: sums accumulate in place
+
+            ops_class = NumpyOps
+        self.ops = ops_class(xp)
         self.accelerator = self._on_accelerator(A)
         self.ops.host = not self.accelerator
 
