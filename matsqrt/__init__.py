@@ -7,7 +7,16 @@ torch and JAX autodiff and run the same core on NumPy, CuPy, Dask and
 array-api-strict. Importing matsqrt imports none of those libraries but NumPy.
 """
 
-from ._api import invsqrtm, invsqrtm_vjp, solve_lyapunov, solve_sylvester, sqrtm, sqrtm_vjp
+from ._api import (
+    invsqrtm,
+    invsqrtm_and_vjp,
+    invsqrtm_vjp,
+    solve_lyapunov,
+    solve_sylvester,
+    sqrtm,
+    sqrtm_and_vjp,
+    sqrtm_vjp,
+)
 from ._diagnostics import residual
 from ._validation import AccuracyWarning
 
@@ -17,10 +26,12 @@ __all__ = [
     "AccuracyWarning",
     "__version__",
     "invsqrtm",
+    "invsqrtm_and_vjp",
     "invsqrtm_vjp",
     "residual",
     "solve_lyapunov",
     "solve_sylvester",
     "sqrtm",
+    "sqrtm_and_vjp",
     "sqrtm_vjp",
 ]

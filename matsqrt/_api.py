@@ -22,10 +22,12 @@ Array = Any
 
 __all__ = [
     "invsqrtm",
+    "invsqrtm_and_vjp",
     "invsqrtm_vjp",
     "solve_lyapunov",
     "solve_sylvester",
     "sqrtm",
+    "sqrtm_and_vjp",
     "sqrtm_vjp",
 ]
 
@@ -220,14 +222,39 @@ def _root(
     hermitian: bool,
     check_finite: bool,
 ) -> Array:
+    A, xp, out_dtype, adapter, opt, checks = _prepare(
+        A, inverse, method, order, tol, backward, hermitian, check_finite
+    )
+    if opt is None:  # size-0 dimensions
+        return xp.astype(xp.zeros_like(A), out_dtype)
+    if check_finite and not adapter.ops.eager:
+        # values hidden (traced or lazy): bad matrices give NaN, their batch-mates are unaffected
+        out = adapter.guarded_root(A, opt, checks)
+    else:
+        out = adapter.root(A, opt)
+    return out if out.dtype == out_dtype else xp.astype(out, out_dtype)
+
+
+def _prepare(
+    A: Array,
+    inverse: bool,
+    method: str,
+    order: Any,
+    tol: Any,
+    backward: str,
+    hermitian: bool,
+    check_finite: bool,
+) -> tuple[Array, Any, Any, Any, Options | None, dict[str, bool]]:
+    """Validate, check the values (eager arrays), resolve the options; ``opt`` is ``None`` for empty input."""
     A, xp = as_array(A)
     check_matrix(A)
     hermitian = check_bool(hermitian, "hermitian")
     check_finite = check_bool(check_finite, "check_finite")
     A, out_dtype = compute_dtype(A, xp)
     adapter = adapter_for(xp, A)
+    checks = {"inverse": inverse, "hermitian": hermitian}
     if A.shape[-1] == 0 or any(d == 0 for d in A.shape[:-2]):
-        # validate the options all the same, then return the empty result
+        # validate the options all the same
         resolve_options(
             A,
             Ops(xp),
@@ -238,8 +265,7 @@ def _root(
             backward=backward,
             hermitian=hermitian,
         )
-        return xp.astype(xp.zeros_like(A), out_dtype)
-    checks = {"inverse": inverse, "hermitian": hermitian}
+        return A, xp, out_dtype, adapter, None, checks
     if check_finite and adapter.ops.eager:
         raise_if_bad(adapter.inspectable(A), adapter.ops, **checks)
     opt = resolve_options(
@@ -253,12 +279,171 @@ def _root(
         hermitian=hermitian,
         accelerator=adapter.accelerator,
     )
-    if check_finite and not adapter.ops.eager:
-        # values hidden (traced or lazy): bad matrices give NaN, their batch-mates are unaffected
-        out = adapter.guarded_root(A, opt, checks)
-    else:
-        out = adapter.root(A, opt)
-    return out if out.dtype == out_dtype else xp.astype(out, out_dtype)
+    return A, xp, out_dtype, adapter, opt, checks
+
+
+def sqrtm_and_vjp(
+    A: Array,
+    /,
+    *,
+    method: str = "pade",
+    order: int | None = None,
+    tol: float | None = None,
+    backward: str = "auto",
+    hermitian: bool = True,
+    check_finite: bool = True,
+) -> tuple[Array, Any]:
+    """``Y = sqrtm(A)`` and a function ``vjp(G) -> dL/dA``, for code without autodiff.
+
+    The gradient is the one autodiff would give through :func:`sqrtm` with the
+    same options: with the default ``backward="auto"`` (``"rational"`` for Padé),
+    the exact derivative of the computed approximant, which reuses the
+    forward's inverse and costs about as much as the forward. :func:`sqrtm_vjp`,
+    which only has ``Y``, must instead solve a Lyapunov equation iteratively.
+
+    Parameters
+    ----------
+    A : array of shape (..., n, n)
+        As in :func:`sqrtm`; arrays whose values can be read (NumPy, CuPy,
+        array-api-strict, torch, JAX outside ``jit``; not Dask).
+    method : {"pade", "taylor", "newton_schulz", "eigh", "auto"}, optional
+        As in :func:`sqrtm`.
+    order : int, optional
+        As in :func:`sqrtm`.
+    tol : float, optional
+        As in :func:`sqrtm`.
+    backward : {"auto", "rational", "lyapunov", "eigh"}, optional
+        As in :func:`sqrtm`: the gradient ``vjp`` returns.
+    hermitian : bool, optional
+        As in :func:`sqrtm`.
+    check_finite : bool, optional
+        As in :func:`sqrtm`.
+
+    Returns
+    -------
+    Y : array of shape (..., n, n)
+        The square root, as :func:`sqrtm` returns it.
+    vjp : callable
+        ``vjp(G)`` with ``G = dL/dY`` of ``Y``'s shape returns ``dL/dA``. It may be
+        called any number of times.
+
+    Raises
+    ------
+    ValueError
+        As :func:`sqrtm`; and for arrays whose values cannot be read (Dask, JAX
+        tracers), where :func:`sqrtm` with :func:`sqrtm_vjp` or the library's
+        autodiff apply.
+
+    See Also
+    --------
+    sqrtm_vjp : The gradient from ``Y`` alone.
+
+    Examples
+    --------
+    >>> import numpy as np, matsqrt
+    >>> Y, vjp = matsqrt.sqrtm_and_vjp(np.diag([4.0, 9.0]))
+    >>> np.round(vjp(np.eye(2)), 6).tolist()
+    [[0.25, 0.0], [0.0, 0.166667]]
+    """
+    return _root_and_vjp(A, False, method, order, tol, backward, hermitian, check_finite)
+
+
+def invsqrtm_and_vjp(
+    A: Array,
+    /,
+    *,
+    method: str = "pade",
+    order: int | None = None,
+    tol: float | None = None,
+    backward: str = "auto",
+    hermitian: bool = True,
+    check_finite: bool = True,
+) -> tuple[Array, Any]:
+    """``Z = invsqrtm(A)`` and a function ``vjp(G) -> dL/dA``, for code without autodiff.
+
+    As :func:`sqrtm_and_vjp`, for the inverse square root.
+
+    Parameters
+    ----------
+    A : array of shape (..., n, n)
+        As in :func:`invsqrtm`.
+    method : {"pade", "taylor", "newton_schulz", "eigh", "auto"}, optional
+        As in :func:`invsqrtm`.
+    order : int, optional
+        As in :func:`invsqrtm`.
+    tol : float, optional
+        As in :func:`invsqrtm`.
+    backward : {"auto", "rational", "lyapunov", "eigh"}, optional
+        As in :func:`invsqrtm`: the gradient ``vjp`` returns.
+    hermitian : bool, optional
+        As in :func:`invsqrtm`.
+    check_finite : bool, optional
+        As in :func:`invsqrtm`.
+
+    Returns
+    -------
+    Z : array of shape (..., n, n)
+        The inverse square root, as :func:`invsqrtm` returns it.
+    vjp : callable
+        ``vjp(G)`` with ``G = dL/dZ`` returns ``dL/dA``.
+
+    See Also
+    --------
+    invsqrtm_vjp : The gradient from ``Z`` alone.
+
+    Examples
+    --------
+    >>> import numpy as np, matsqrt
+    >>> Z, vjp = matsqrt.invsqrtm_and_vjp(np.diag([4.0, 1.0]))
+    >>> np.round(vjp(np.eye(2)), 4).tolist()  # the Padé approximant's derivative: -0.499998
+    [[-0.0625, 0.0], [0.0, -0.5]]
+    """
+    return _root_and_vjp(A, True, method, order, tol, backward, hermitian, check_finite)
+
+
+def _root_and_vjp(
+    A: Array,
+    inverse: bool,
+    method: str,
+    order: Any,
+    tol: Any,
+    backward: str,
+    hermitian: bool,
+    check_finite: bool,
+) -> tuple[Array, Any]:
+    from . import _core
+
+    A, xp, out_dtype, adapter, opt, _ = _prepare(
+        A, inverse, method, order, tol, backward, hermitian, check_finite
+    )
+    if not adapter.ops.eager:
+        name = "invsqrtm" if inverse else "sqrtm"
+        msg = (
+            f"{name}_and_vjp needs arrays whose values can be read; for lazy or traced arrays use "
+            f"{name} with {name}_vjp, or the library's autodiff"
+        )
+        raise ValueError(msg)
+    if opt is None:  # size-0 dimensions
+        zero = xp.astype(xp.zeros_like(A), out_dtype)
+        return zero, lambda G: zero
+    ops = adapter.ops
+    out, res = _core.forward(A, opt, ops)
+    shape = tuple(out.shape)
+
+    def vjp(G: Array) -> Array:
+        G, _ = as_array(G, "G")
+        if tuple(G.shape) != shape:
+            msg = f"G must have the shape of the root {shape}, got {tuple(G.shape)}"
+            raise ValueError(msg)
+        G = xp.astype(G, xp.result_type(out.dtype, G.dtype)) if G.dtype != out.dtype else G
+        g = _core.vjp(G, A, out, res, opt, ops)
+        return (
+            g
+            if g.dtype == out_dtype or not xp.isdtype(out_dtype, "real floating")
+            else xp.astype(g, out_dtype)
+        )
+
+    return (out if out.dtype == out_dtype else xp.astype(out, out_dtype)), vjp
 
 
 def solve_sylvester(A: Array, B: Array, C: Array, /, *, iters: int | None = None) -> Array:

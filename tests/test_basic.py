@@ -222,3 +222,39 @@ def test_import_loads_no_heavy_backend():
     code = "import sys, matsqrt; print([m for m in ('torch', 'jax', 'dask', 'cupy') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("inverse", [False, True])
+@pytest.mark.parametrize(
+    "kw", [{}, {"tol": 1e-10}, {"method": "eigh"}, {"backward": "lyapunov"}, {"hermitian": False}]
+)
+def test_root_and_vjp_match_autodiff(inverse, kw):
+    """sqrtm_and_vjp / invsqrtm_and_vjp: the root sqrtm gives and the gradient torch autograd
+    gives with the same options; the vjp can be called again with the same result."""
+    torch = pytest.importorskip("torch")
+    A = random_spd((3, 6), cond=50.0, seed=2)
+    G = np.random.default_rng(3).standard_normal(A.shape)
+    fn, both = (
+        (matsqrt.invsqrtm, matsqrt.invsqrtm_and_vjp) if inverse else (matsqrt.sqrtm, matsqrt.sqrtm_and_vjp)
+    )
+    Y, vjp = both(A, **kw)
+    np.testing.assert_allclose(Y, fn(A, **kw), rtol=1e-13, atol=1e-15)
+    At = torch.tensor(A, requires_grad=True)
+    (fn(At, **kw) * torch.tensor(G)).sum().backward()
+    g = vjp(G)
+    assert type(g) is np.ndarray and g.shape == A.shape
+    np.testing.assert_allclose(g, At.grad.numpy(), rtol=1e-9, atol=1e-11)
+    np.testing.assert_array_equal(vjp(G), g)
+
+
+def test_root_and_vjp_errors_and_empty():
+    with pytest.raises(ValueError, match="not positive semidefinite"):
+        matsqrt.sqrtm_and_vjp(-np.eye(2))
+    Y, vjp = matsqrt.sqrtm_and_vjp(np.eye(2))
+    with pytest.raises(ValueError, match="shape of the root"):
+        vjp(np.eye(3))
+    Y, vjp = matsqrt.invsqrtm_and_vjp(np.zeros((0, 3, 3)))
+    assert Y.shape == (0, 3, 3) and vjp(np.zeros((0, 3, 3))).shape == (0, 3, 3)
+    da = pytest.importorskip("dask.array")
+    with pytest.raises(ValueError, match="values can be read"):
+        matsqrt.sqrtm_and_vjp(da.from_array(np.eye(2)[None], chunks=1))

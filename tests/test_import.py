@@ -43,6 +43,8 @@ def test_public_names():
         "invsqrtm",
         "sqrtm_vjp",
         "invsqrtm_vjp",
+        "sqrtm_and_vjp",
+        "invsqrtm_and_vjp",
         "solve_sylvester",
         "solve_lyapunov",
         "residual",
