@@ -286,33 +286,15 @@ class Backend:
 
 
 def _core_value_and_vjp(A: Any, G: Any, kw: dict[str, Any]) -> tuple[Any, Any]:
-    """``(Y, dL/dA)`` for libraries without autodiff: what ``sqrtm`` + ``sqrtm_vjp`` run.
+    """``(Y, dL/dA)`` for libraries without autodiff: :func:`matsqrt.sqrtm_and_vjp`.
 
     The options are resolved as :func:`matsqrt.sqrtm` resolves them (so the default
-    Padé uses the rational backward, reusing the forward's inverses).
+    Padé uses the rational backward, reusing the forward's inverse).
     """
-    from . import _core
-    from ._checks import raise_if_bad
-    from ._validation import as_array, check_matrix, resolve_options
-    from .backends import adapter_for
+    import matsqrt
 
-    A, xp = as_array(A)
-    check_matrix(A)
-    adapter = adapter_for(xp, A)
-    raise_if_bad(A, adapter.ops, inverse=False, hermitian=True)
-    opt = resolve_options(
-        A,
-        adapter.ops,
-        inverse=False,
-        method=kw["method"],
-        order=None,
-        tol=kw.get("tol"),
-        backward="auto",
-        hermitian=True,
-        accelerator=adapter.accelerator,
-    )
-    Y, res = _core.forward(A, opt, adapter.ops)
-    return Y, _core.vjp(G, A, Y, res, opt, adapter.ops)
+    Y, vjp = matsqrt.sqrtm_and_vjp(A, **kw)
+    return Y, vjp(G)
 
 
 class CupyBackend(Backend):
