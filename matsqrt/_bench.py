@@ -771,6 +771,10 @@ def limit_threads(n: int, backends: Iterable[str]) -> contextlib.AbstractContext
         import torch
 
         torch.set_num_threads(n)
+    if "numpy" in backends:
+        # SciPy (the scipy candidate) brings its own BLAS: load it now, so that the limit reaches it
+        with contextlib.suppress(ImportError):
+            import scipy.linalg  # noqa: F401
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:

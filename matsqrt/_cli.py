@@ -196,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads",
         type=_positive_int,
         default=None,
-        help="threads for BLAS (needs threadpoolctl) and torch; 1 gives stable numbers on a "
+        help="threads for BLAS (through threadpoolctl, in the bench extra) and torch; 1 gives stable numbers on a "
         "loaded machine (default: leave the libraries' settings)",
     )
     b.add_argument("--json", metavar="FILE", help="write the results as JSON")

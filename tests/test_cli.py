@@ -497,3 +497,12 @@ def test_rows_flag_spread_and_impossible_orders():
     _bench._summarise(results, timers, 5)
     assert r.flags == "noisy" and r.fwdbwd_spread == pytest.approx(2.0)
     assert "[noisy]" in _bench.format_table([r]) and "--threads 1" in _bench.format_table([r])
+
+
+def test_threads_limit_reaches_every_blas(tmp_path):
+    """--threads 1 limits NumPy's BLAS and SciPy's own (loaded later by the scipy candidate)."""
+    pytest.importorskip("threadpoolctl")
+    pytest.importorskip("scipy")
+    path = tmp_path / "r.json"
+    assert main([*QUICK_NUMPY, "--method", "scipy,eigh", "--threads", "1", "--json", str(path)]) == 0
+    assert json.loads(path.read_text())["machine"]["blas_threads"] == [1]
