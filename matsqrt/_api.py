@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._checks import raise_if_bad
-from ._core import Ops, Options
+from ._core import Ops, Options, forward, vjp
 from ._core._derivatives import daleckii_krein
 from ._validation import (
     as_array,
@@ -411,8 +411,6 @@ def _root_and_vjp(
     hermitian: bool,
     check_finite: bool,
 ) -> tuple[Array, Any]:
-    from . import _core
-
     A, xp, out_dtype, adapter, opt, _ = _prepare(
         A, inverse, method, order, tol, backward, hermitian, check_finite
     )
@@ -427,23 +425,18 @@ def _root_and_vjp(
         zero = xp.astype(xp.zeros_like(A), out_dtype)
         return zero, lambda G: zero
     ops = adapter.ops
-    out, res = _core.forward(A, opt, ops)
+    out, res = forward(A, opt, ops)
     shape = tuple(out.shape)
 
-    def vjp(G: Array) -> Array:
+    def pullback(G: Array) -> Array:
         G, _ = as_array(G, "G")
         if tuple(G.shape) != shape:
             msg = f"G must have the shape of the root {shape}, got {tuple(G.shape)}"
             raise ValueError(msg)
         G = xp.astype(G, xp.result_type(out.dtype, G.dtype)) if G.dtype != out.dtype else G
-        g = _core.vjp(G, A, out, res, opt, ops)
-        return (
-            g
-            if g.dtype == out_dtype or not xp.isdtype(out_dtype, "real floating")
-            else xp.astype(g, out_dtype)
-        )
+        return _gradient_in(vjp(G, A, out, res, opt, ops), out_dtype, xp)
 
-    return (out if out.dtype == out_dtype else xp.astype(out, out_dtype)), vjp
+    return (out if out.dtype == out_dtype else xp.astype(out, out_dtype)), pullback
 
 
 def solve_sylvester(A: Array, B: Array, C: Array, /, *, iters: int | None = None) -> Array:
@@ -650,10 +643,13 @@ def _vjp(out: Array, G: Array, inverse: bool, backward: str, hermitian: bool, it
             scaling="mean",
         )
         res = adapter.run(_vjp_lyapunov_core(opt), G, out)
+    return _gradient_in(res, out_dtype, xp)
+
+
+def _gradient_in(g: Array, out_dtype: Any, xp: Any) -> Array:
+    """The gradient in the root's dtype (real roots only: a complex gradient stays complex)."""
     return (
-        res
-        if res.dtype == out_dtype or not xp.isdtype(out_dtype, "real floating")
-        else xp.astype(res, out_dtype)
+        g if g.dtype == out_dtype or not xp.isdtype(out_dtype, "real floating") else xp.astype(g, out_dtype)
     )
 
 
@@ -672,7 +668,6 @@ def _vjp_eigh_core(inverse: bool) -> Any:
 def _vjp_lyapunov_core(opt: Options) -> Any:
     from dataclasses import replace
 
-    from ._core import vjp
     from ._core._sign import DEFAULT_TRACED_ITERS
 
     def fn(G: Array, out: Array, ops: Ops) -> Array:
