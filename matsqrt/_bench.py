@@ -1,7 +1,8 @@
 """The benchmark harness behind ``python -m matsqrt bench`` and ``benchmarks/``.
 
-One grid point (a :class:`Case`: backend, n, batch, dtype, condition number)
-is measured by :func:`measure`:
+One grid point (a :class:`Case`: backend, n, batch, dtype, condition number, and
+the power: ``1/2`` for the square root, else :func:`matsqrt.powm`'s ``A^p``) is
+measured by :func:`measure`:
 
 * every candidate (a matsqrt method, or a baseline) is run once to warm up
   (and compile, for JAX), and its result is checked: the relative Frobenius
@@ -56,6 +57,7 @@ __all__ = [
     "BACKENDS",
     "BASELINES",
     "METHODS",
+    "POWER_METHODS",
     "Backend",
     "Candidate",
     "Case",
@@ -79,6 +81,9 @@ __all__ = [
 MATSQRT_METHODS = ("pade", "pade+tol", "taylor", "newton_schulz", "eigh")
 BASELINES = ("published", "eigh-root", "scipy")
 METHODS = MATSQRT_METHODS + BASELINES
+#: the methods of a --power run (powm's, and the coupled Newton iteration of Shampoo-type optimizers)
+POWER_METHODS = ("pade", "pade+tol", "eigh", "newton", "eigh-root", "scipy")
+ALL_METHODS = (*METHODS, "newton")
 BACKENDS = ("numpy", "torch", "jax", "cupy")
 DTYPES = ("float32", "float64")
 
@@ -119,6 +124,7 @@ class Case:
     batch: int
     dtype: str
     cond: float
+    power: float = 0.5
 
 
 @dataclass
@@ -132,6 +138,7 @@ class Result:
     batch: int
     dtype: str
     cond: float
+    power: float = 0.5
     fwd_ms: float | None = None
     fwdbwd_ms: float | None = None
     matmul_ms: float | None = None
@@ -223,40 +230,75 @@ class Backend:
     def matmul(self) -> Fn:
         return self.jit(lambda a: a @ a)
 
-    def candidate(self, method: str, A: Any, dtype: str) -> Candidate | None:
+    def candidate(self, method: str, A: Any, dtype: str, power: float = 0.5) -> Candidate | None:
         """The candidate for ``method`` on inputs like ``A``; ``None`` where this backend cannot run it.
 
         ``A`` is used only where options must be resolved from values before tracing (JAX ``tol=``).
+        ``power``: ``0.5`` for the square root, else ``A^power`` (:func:`matsqrt.powm`).
         """
+        if power != 0.5 and method in ("taylor", "newton_schulz", "published"):
+            return None
         if method in MATSQRT_METHODS:
-            return self._matsqrt(MATSQRT_KWARGS[method](dtype), A)
+            return self._matsqrt(MATSQRT_KWARGS[method](dtype), A, power)
         if method == "published":
             return self._published()
         if method == "eigh-root":
-            return self._eigh_root()
+            return self._eigh_root() if power == 0.5 else self._eigh_power(power)
         if method == "scipy":
-            return self._scipy()
-        msg = f"unknown method {method!r}; choose from {', '.join(METHODS)}"
+            return self._scipy() if power == 0.5 else self._scipy_power(power)
+        if method == "newton":
+            r = _newton_root(power)
+            return None if r is None else self._newton(r)
+        msg = f"unknown method {method!r}; choose from {', '.join(ALL_METHODS)}"
         raise ValueError(msg)
 
-    def unavailable(self, method: str) -> str:
+    def unavailable(self, method: str, power: float = 0.5) -> str:
         """Why :meth:`candidate` gave ``None`` for ``method`` (shown in the table)."""
+        if method == "newton":
+            return "skipped: the coupled Newton iteration computes A^(-1/r) for an integer r (--power -0.25)"
+        if power != 0.5 and method in ("taylor", "newton_schulz", "published"):
+            return "skipped: square root only (no --power)"
         if method == "scipy":
             if self.name != "numpy":
-                return "skipped: scipy.linalg.sqrtm takes NumPy arrays (see the numpy rows)"
+                return "skipped: SciPy takes NumPy arrays (see the numpy rows)"
             return "skipped: scipy is not installed (pip install scipy)"
         return f"skipped: not available on {self.name}"
 
-    def _matsqrt(self, kw: dict[str, Any], A: Any) -> Candidate:
-        import matsqrt
+    def _matsqrt(self, kw: dict[str, Any], A: Any, power: float = 0.5) -> Candidate:
+        fn = _public(power)
 
         def fwd(A: Any) -> Any:
-            return matsqrt.sqrtm(A, **kw)
+            return fn(A, **kw)
 
         def fwdbwd(A: Any, G: Any) -> Any:
-            return _core_value_and_vjp(A, G, kw)
+            return _core_value_and_vjp(A, G, kw, power)
 
         return Candidate(fwd, fwdbwd)
+
+    def _eigh_power(self, p: float) -> Candidate:
+        from ._reference import eigh_power, eigh_power_value_and_vjp
+
+        return Candidate(lambda A: eigh_power(A, p), lambda A, G: eigh_power_value_and_vjp(A, G, p))
+
+    def _newton(self, r: int) -> Candidate:
+        from ._reference import coupled_newton_inverse_root
+
+        # eager (it reads its error every iteration, as optimizers do), forward only
+        return Candidate(lambda A: coupled_newton_inverse_root(A, r), None)
+
+    def _scipy_power(self, p: float) -> Candidate | None:
+        if self.name != "numpy":
+            return None
+        try:
+            import scipy.linalg as sl
+        except ImportError:
+            return None
+
+        def fwd(A: np.ndarray) -> np.ndarray:
+            flat = A.reshape(-1, *A.shape[-2:])
+            return np.stack([sl.fractional_matrix_power(a, p).real for a in flat]).reshape(A.shape)
+
+        return Candidate(fwd, None, numpy_input=True)
 
     def _published(self) -> Candidate:
         from ._reference import published_sqrtm, published_sqrtm_vjp
@@ -285,16 +327,42 @@ class Backend:
         return Candidate(fwd, None, numpy_input=True)
 
 
-def _core_value_and_vjp(A: Any, G: Any, kw: dict[str, Any]) -> tuple[Any, Any]:
+def _core_value_and_vjp(A: Any, G: Any, kw: dict[str, Any], power: float = 0.5) -> tuple[Any, Any]:
     """``(Y, dL/dA)`` for libraries without autodiff: :func:`matsqrt.sqrtm_and_vjp`.
 
     The options are resolved as :func:`matsqrt.sqrtm` resolves them (so the default
-    Padé uses the rational backward, reusing the forward's inverse).
+    Padé uses the rational backward, reusing the forward's inverse). Other powers:
+    the same machinery for :func:`matsqrt.powm`.
     """
     import matsqrt
 
-    Y, vjp = matsqrt.sqrtm_and_vjp(A, **kw)
+    from ._api import _root_and_vjp
+
+    if power == 0.5:
+        Y, vjp = matsqrt.sqrtm_and_vjp(A, **kw)
+    else:
+        opts = {"method": "pade", "order": None, "tol": None, "backward": "auto", **kw}
+        Y, vjp = _root_and_vjp(
+            A, power < 0, opts["method"], opts["order"], opts["tol"], opts["backward"], True, True, abs(power)
+        )
     return Y, vjp(G)
+
+
+def _public(power: float) -> Fn:
+    """``matsqrt.sqrtm`` for the square root, else ``A -> matsqrt.powm(A, power)``."""
+    import matsqrt
+
+    if power == 0.5:
+        return matsqrt.sqrtm
+    return lambda A, **kw: matsqrt.powm(A, power, **kw)
+
+
+def _newton_root(power: float) -> int | None:
+    """``r`` with ``power = -1/r`` (an integer ``r >= 2``), else ``None``."""
+    if power >= 0:
+        return None
+    r = round(-1 / power)
+    return r if r >= 2 and abs(-1 / r - power) <= 1e-12 else None
 
 
 class CupyBackend(Backend):
@@ -355,11 +423,19 @@ class TorchBackend(Backend):
 
         return fwdbwd
 
-    def _matsqrt(self, kw: dict[str, Any], A: Any) -> Candidate:
-        import matsqrt
+    def _matsqrt(self, kw: dict[str, Any], A: Any, power: float = 0.5) -> Candidate:
+        fn = _public(power)
 
         def fwd(A: Any) -> Any:
-            return matsqrt.sqrtm(A, **kw)
+            return fn(A, **kw)
+
+        return Candidate(fwd, self._autograd(fwd))
+
+    def _eigh_power(self, p: float) -> Candidate:
+        from ._reference import eigh_power
+
+        def fwd(A: Any) -> Any:
+            return eigh_power(A, p)
 
         return Candidate(fwd, self._autograd(fwd))
 
@@ -417,11 +493,11 @@ class JaxBackend(Backend):
 
         return jax.jit(fwdbwd)
 
-    def _matsqrt(self, kw: dict[str, Any], A: Any) -> Candidate:
-        import matsqrt
+    def _matsqrt(self, kw: dict[str, Any], A: Any, power: float = 0.5) -> Candidate:
+        fn = _public(power)
 
         def fwd(A: Any) -> Any:
-            return matsqrt.sqrtm(A, **kw)
+            return fn(A, **kw)
 
         if "tol" in kw:
             # tol= reads the values of A, which jit cannot: choose the order from this A once,
@@ -433,13 +509,14 @@ class JaxBackend(Backend):
             opt = resolve_options(
                 A,
                 adapter.ops,
-                inverse=False,
+                inverse=power < 0,
                 method=kw["method"],
                 order=None,
                 tol=kw["tol"],
                 backward="auto",
                 hermitian=True,
                 accelerator=adapter.accelerator,
+                power=abs(power),
             )
 
             def fwd(A: Any) -> Any:
@@ -457,6 +534,14 @@ class JaxBackend(Backend):
         from ._reference import eigh_root
 
         return Candidate(self.jit(eigh_root), self._vjp(eigh_root))
+
+    def _eigh_power(self, p: float) -> Candidate:
+        from ._reference import eigh_power
+
+        def fwd(A: Any) -> Any:
+            return eigh_power(A, p)
+
+        return Candidate(self.jit(fwd), self._vjp(fwd))
 
     def _scipy(self) -> Candidate | None:
         return None
@@ -554,7 +639,11 @@ def _describe(exc: BaseException) -> str:
 def reference(case: Case) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(A, G, Y_ref, grad_ref)`` of a grid point: :func:`problem` and its float64 references."""
     A, G = problem(case)
-    return (A, G, *exact_root_and_gradient(A, G))
+    if case.power == 0.5:
+        return (A, G, *exact_root_and_gradient(A, G))
+    from ._reference import eigh_power_value_and_vjp
+
+    return (A, G, *eigh_power_value_and_vjp(A.astype(np.float64), G.astype(np.float64), case.power))
 
 
 def measure(
@@ -579,7 +668,7 @@ def measure(
     with be.context():
         A, G = be.asarray(A_np), be.asarray(G_np)
         for m in methods:
-            r = Result(be.name, be.device, m, case.n, case.batch, case.dtype, case.cond)
+            r = Result(be.name, be.device, m, case.n, case.batch, case.dtype, case.cond, case.power)
             results[m] = r
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -616,9 +705,9 @@ def _check(
     timing: bool,
 ) -> list[_Timer]:
     """Run candidate ``m`` once (compiling it), record its errors in ``r``; return its timers."""
-    cand = be.candidate(m, A, r.dtype)
+    cand = be.candidate(m, A, r.dtype, r.power)
     if cand is None:
-        r.error = be.unavailable(m)
+        r.error = be.unavailable(m, r.power)
         return []
     a = A_np if cand.numpy_input else A
     to_np = np.asarray if cand.numpy_input else be.to_numpy
@@ -688,10 +777,11 @@ def grid(
     batches: Iterable[int],
     dtypes: Iterable[str],
     conds: Iterable[float],
+    power: float = 0.5,
 ) -> list[Case]:
-    """The cases of a grid, backend-major."""
+    """The cases of a grid, backend-major (``power``: of every case)."""
     return [
-        Case(b, n, batch, dt, float(c))
+        Case(b, n, batch, dt, float(c), float(power))
         for b in backends
         for dt in dtypes
         for c in conds
@@ -811,9 +901,10 @@ def format_table(results: list[Result]) -> str:
         if k != key:
             key = k
             mm = f", one matmul {r.matmul_ms:.4f} ms" if r.matmul_ms is not None else ""
+            what = "" if r.power == 0.5 else f" A^({r.power:g})"
             lines += [
                 "",
-                f"{r.backend} ({r.device}) {r.dtype} cond={r.cond:.0e} batch x n = {r.batch} x {r.n}{mm}",
+                f"{r.backend} ({r.device}) {r.dtype}{what} cond={r.cond:.0e} batch x n = {r.batch} x {r.n}{mm}",
                 cols,
             ]
         if r.error is not None and r.err_fwd is None:
@@ -856,9 +947,13 @@ def format_sweep(results: list[Result]) -> str:
     lines = []
     groups: dict[tuple[Any, ...], list[Result]] = {}
     for r in results:
-        groups.setdefault((r.backend, r.device, r.dtype, r.n, r.batch), []).append(r)
-    for (b, dev, dt, n, batch), rs in groups.items():
-        lines += ["", f"{b} ({dev}) {dt} batch x n = {batch} x {n}: relative error of Y / of the gradient"]
+        groups.setdefault((r.backend, r.device, r.dtype, r.n, r.batch, r.power), []).append(r)
+    for (b, dev, dt, n, batch, power), rs in groups.items():
+        what = "" if power == 0.5 else f" A^({power:g})"
+        lines += [
+            "",
+            f"{b} ({dev}) {dt}{what} batch x n = {batch} x {n}: relative error of Y / of the gradient",
+        ]
         lines.append(f"  {'method':14}" + "".join(f" {c:>17.0e}" for c in conds))
         for m in dict.fromkeys(r.method for r in rs):
             by = {r.cond: r for r in rs if r.method == m}

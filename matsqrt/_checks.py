@@ -129,14 +129,20 @@ _MESSAGES = {
     ),
     "indefinite": (
         "is not positive semidefinite (an eigenvalue below -{tau:.2g} max|diag A|, beyond rounding): "
-        "it has no real principal square root"
+        "it has no real principal {root}"
     ),
-    "singular": "is singular or not positive definite: its inverse square root does not exist",
+    "singular": "is singular or not positive definite: its {root} does not exist",
     "negative": (
         "has an eigenvalue on the closed negative real axis (zero included, within rounding), "
-        "where the principal square root of a general matrix is not defined"
+        "where the principal {root} of a general matrix is not defined"
     ),
 }
+
+
+def _what(inverse: bool, power: float) -> str:
+    if power == 0.5:
+        return "inverse square root" if inverse else "square root"
+    return f"power A^{-power if inverse else power:g}"
 
 
 def _where(mask: np.ndarray) -> str:
@@ -149,8 +155,13 @@ def _where(mask: np.ndarray) -> str:
     return f" at batch {noun} {shown}{more}"
 
 
-def raise_if_bad(A: Array, ops: Ops, *, inverse: bool, hermitian: bool, name: str = "A") -> None:
-    """Raise ``ValueError`` naming every reason and the offending batch indices."""
+def raise_if_bad(
+    A: Array, ops: Ops, *, inverse: bool, hermitian: bool, name: str = "A", power: float = 0.5
+) -> None:
+    """Raise ``ValueError`` naming every reason and the offending batch indices.
+
+    ``power``: the messages name ``A^p`` (``p = -power`` with ``inverse``) unless it is a square root.
+    """
     masks = bad_masks(A, ops, inverse=inverse, hermitian=hermitian)
     if not masks:
         return
@@ -163,7 +174,7 @@ def raise_if_bad(A: Array, ops: Ops, *, inverse: bool, hermitian: bool, name: st
     parts = []
     for key, m in zip(keys, host, strict=True):
         if m.any():
-            parts.append(f"{name}{_where(m)} " + _MESSAGES[key].format(tau=tau))
+            parts.append(f"{name}{_where(m)} " + _MESSAGES[key].format(tau=tau, root=_what(inverse, power)))
     raise ValueError("; ".join(parts) + " (pass check_finite=False to skip these checks)")
 
 

@@ -37,10 +37,12 @@ from typing import Any
 
 from . import __version__
 from ._bench import (
+    ALL_METHODS,
     BACKENDS,
     DTYPES,
     METHODS,
     PADE_TOL,
+    POWER_METHODS,
     as_dicts,
     available_backends,
     format_sweep,
@@ -58,6 +60,8 @@ __all__ = ["build_parser", "main"]
 DEFAULTS = {"n": [16, 64], "batch": [8, 64], "dtype": ["float32"], "cond": [100.0], "repeats": 5}
 #: --quick: a tiny grid (a smoke test, a few seconds per backend)
 QUICK = {"n": [8], "batch": [2], "dtype": ["float32"], "cond": [100.0], "repeats": 1}
+#: --power: the shapes preconditioners see (a smaller grid: each n >= 128 point takes seconds)
+POWER = {"n": [128, 512], "batch": [4], "dtype": ["float32"], "cond": [100.0], "repeats": 5}
 #: --sweep cond: errors only, over condition numbers
 SWEEP = {"n": [32], "batch": [8], "dtype": ["float32", "float64"], "cond": [10.0**k for k in range(9)]}
 
@@ -99,6 +103,17 @@ def _choice_list(allowed: Sequence[str], what: str) -> Callable[[str], list[str]
         return list(dict.fromkeys(vals))
 
     return parse
+
+
+def _exponent(text: str) -> float:
+    try:
+        p = float(text)
+    except ValueError:
+        p = math.nan
+    if not 0 < abs(p) < 1:
+        msg = f"expected a number with 0 < |P| < 1, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return p
 
 
 def _positive_int(text: str) -> int:
@@ -168,9 +183,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument(
         "--method",
-        type=_choice_list(METHODS, "method"),
-        default=list(METHODS),
-        help=f"methods and baselines among {', '.join(METHODS)} (default: all)",
+        type=_choice_list(ALL_METHODS, "method"),
+        default=None,
+        help=f"methods and baselines among {', '.join(ALL_METHODS)} (default: {', '.join(METHODS)}; "
+        f"with --power: {', '.join(POWER_METHODS)})",
+    )
+    b.add_argument(
+        "--power",
+        type=_exponent,
+        default=None,
+        metavar="P",
+        help="benchmark matsqrt.powm(A, P) instead of the square root, for 0 < |P| < 1 "
+        "(e.g. -0.25, Shampoo's inverse fourth root), against eigh, SciPy's fractional_matrix_power "
+        "and, for P = -1/r, the coupled Newton iteration optimizers use; default grid "
+        f"n {_csv(POWER['n'])}, batch {_csv(POWER['batch'])}",
     )
     b.add_argument(
         "--repeats",
@@ -240,7 +266,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    base = SWEEP if args.sweep else (QUICK if args.quick else DEFAULTS)
+    power = 0.5 if args.power is None else args.power
+    base = SWEEP if args.sweep else (QUICK if args.quick else (DEFAULTS if args.power is None else POWER))
+    if args.method is None:
+        args.method = list(METHODS if args.power is None else POWER_METHODS)
     ns = args.n or base["n"]
     batches = args.batch or base["batch"]
     dtypes = args.dtype or base["dtype"]
@@ -258,10 +287,10 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             import matplotlib  # noqa: F401
         except ImportError:
             parser.error("--plot needs matplotlib: pip install 'matsqrt[plot]'")
-    cases = grid(backends, ns, batches, dtypes, conds)
+    cases = grid(backends, ns, batches, dtypes, conds, power)
     show = sys.stderr.isatty() if args.progress is None else args.progress
     timing = args.sweep is None
-    config = {"n": ns, "batch": batches, "dtype": dtypes, "cond": conds, "repeats": repeats}
+    config = {"n": ns, "batch": batches, "dtype": dtypes, "cond": conds, "repeats": repeats, "power": power}
     t0 = time.perf_counter()
     failed_backends: list[str] = []
     try:
@@ -361,6 +390,8 @@ def _run_isolated(
                 argv += ["--sweep", args.sweep]
             if args.threads:
                 argv += ["--threads", str(args.threads)]
+            if args.power is not None:
+                argv += [f"--power={args.power!r}"]  # "=": a negative value is not an option
             proc = subprocess.run(argv, env=env, check=False)
             if proc.returncode != 0 or not os.path.exists(out):
                 failed.append(b)

@@ -25,6 +25,12 @@ system, solved once in exact rational arithmetic.
 eigendecomposition, differentiated by the library's own autodiff through
 ``eigh`` (``eigh_root_vjp`` gives the same gradient for NumPy).
 
+For other powers (``python -m matsqrt bench --power P``): ``eigh_power`` (the same
+through ``eigh``), and ``coupled_newton_inverse_root``, the coupled Newton iteration
+for ``A^(-1/r)`` that Shampoo-type optimizers use (Guo & Higham 2006; as in the
+distributed Shampoo implementations: ``z = (1 + r) / (2 l_max)`` with ``l_max`` from
+power iterations, iterate while the error ``max|M - I|`` decreases, forward only).
+
 ``published_torch`` and ``published_jax`` wrap the published forward and
 backward as a ``torch.autograd.Function`` and a ``jax.custom_vjp``; torch
 and JAX are imported only when they are called. The torch version routes
@@ -44,6 +50,9 @@ Array = Any
 
 __all__ = [
     "SIGN_ITERS",
+    "coupled_newton_inverse_root",
+    "eigh_power",
+    "eigh_power_value_and_vjp",
     "eigh_root",
     "eigh_root_value_and_vjp",
     "eigh_root_vjp",
@@ -255,6 +264,128 @@ def eigh_root_vjp(A: Array, G: Array, /, *, inverse: bool = False) -> Array:
         ``dL/dA``.
     """
     return eigh_root_value_and_vjp(A, G, inverse=inverse)[1]
+
+
+def eigh_power(A: Array, p: float, /) -> Array:
+    """``V diag(l^p) V^H`` by ``eigh`` (negative rounding errors clipped for ``p > 0``); library autodiff.
+
+    Parameters
+    ----------
+    A : array of shape (..., n, n)
+        Hermitian positive definite matrices.
+    p : float
+        The exponent.
+
+    Returns
+    -------
+    array of shape (..., n, n)
+        ``A^p``.
+    """
+    xp = array_namespace(A)
+    w, V = xp.linalg.eigh(A)
+    f = (xp.clip(w, 0) if p > 0 else w) ** p
+    return (V * f[..., None, :]) @ _mH(xp, V)
+
+
+def eigh_power_value_and_vjp(A: Array, G: Array, p: float, /) -> tuple[Array, Array]:
+    """``(A^p, dL/dA)`` by one eigendecomposition: the gradient autodiff gives through :func:`eigh_power`.
+
+    The divided differences ``(l_i^p - l_j^p) / (l_i - l_j)`` are formed directly
+    (``p l^(p-1)`` for equal eigenvalues), as autodiff through ``eigh`` would.
+
+    Parameters
+    ----------
+    A : array of shape (..., n, n)
+        Hermitian positive definite matrices.
+    G : array of shape (..., n, n)
+        The cotangent ``dL/d(A^p)``.
+    p : float
+        The exponent.
+
+    Returns
+    -------
+    tuple of arrays of shape (..., n, n)
+        ``A^p`` and ``dL/dA``.
+    """
+    xp = array_namespace(A)
+    w, V = xp.linalg.eigh(A)
+    w = xp.clip(w, 0) if p > 0 else w
+    f = w**p
+    VH = _mH(xp, V)
+    wi, wj = w[..., :, None], w[..., None, :]
+    diff = wi - wj
+    same = diff == 0
+    D = xp.where(
+        same,
+        p * wi ** (p - 1),
+        (f[..., :, None] - f[..., None, :]) / xp.where(same, xp.ones_like(diff), diff),
+    )
+    Gs = (G + _mH(xp, G)) / 2
+    return (V * f[..., None, :]) @ VH, V @ ((VH @ Gs @ V) * D) @ VH
+
+
+def coupled_newton_inverse_root(A: Array, r: int, /, *, max_iters: int = 100) -> Array:
+    """``A^(-1/r)`` for an integer ``r >= 1`` by the coupled Newton iteration (forward only).
+
+    ``M_0 = z A``, ``X_0 = z^(1/r) I``; ``T = ((r + 1) I - M) / r``, ``X <- X T``,
+    ``M <- T^r M`` (``M -> I``, ``X -> A^(-1/r)``), while ``max|M - I|`` over the batch
+    decreases (eager: reads the error every iteration, as optimizer implementations do).
+    ``r + 1 + ceil(log2 r)``-ish products per iteration (4 for ``r = 4``).
+
+    Parameters
+    ----------
+    A : array of shape (..., n, n)
+        Hermitian positive definite matrices.
+    r : int
+        The root: ``A^(-1/r)``.
+    max_iters : int, optional
+        At most this many iterations.
+
+    Returns
+    -------
+    array of shape (..., n, n)
+        ``A^(-1/r)``.
+    """
+    xp = array_namespace(A)
+    n = A.shape[-1]
+    eye = _eye(xp, A)
+    # l_max by 10 power iterations per matrix (a Rayleigh quotient, from below)
+    v = xp.ones((*A.shape[:-1], 1), dtype=A.dtype, device=device(A))
+    for _ in range(10):
+        v = A @ v
+        v = v / xp.sqrt(xp.sum(v * v, axis=-2, keepdims=True))
+    lmax = xp.sum(v * (A @ v), axis=-2, keepdims=True)
+    z = (1 + r) / (2 * lmax)
+    M = A * z
+    X = eye * z ** (1 / r)
+    err = float("inf")  # (max|M_0 - I| may grow in the first step: the entries, not the spectrum)
+    for _ in range(max_iters):
+        T = ((r + 1) * eye - M) / r
+        M_new = _integer_power(T, r) @ M
+        new = float(xp.max(xp.abs(M_new - eye)))
+        if not new < err:  # stagnated at rounding (or diverging): keep the last iterate
+            break
+        X, M, err = X @ T, M_new, new
+        if err <= n * float(xp.finfo(A.dtype).eps):
+            break
+    return X
+
+
+def _integer_power(T: Array, r: int) -> Array:
+    """``T^r`` by repeated squaring."""
+    out, base = None, T
+    while r:
+        if r & 1:
+            out = base if out is None else out @ base
+        r >>= 1
+        if r:
+            base = base @ base
+    return out
+
+
+def _mH(xp: Any, V: Array) -> Array:
+    t = xp.matrix_transpose(V)
+    return xp.conj(t) if xp.isdtype(V.dtype, "complex floating") else t
 
 
 @cache

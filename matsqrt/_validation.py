@@ -30,6 +30,9 @@ DEFAULT_SCALING = {"pade": "mean", "taylor": "frobenius", "newton_schulz": "frob
 #: method="auto" uses Padé up to this order before eigh is cheaper (CPU / accelerator);
 #: Hermitian input on CPU goes to eigh directly (see resolve_options)
 AUTO_PADE_MAX_ORDER = {"cpu": 12, "accelerator": 64}
+#: what :func:`matsqrt.powm` offers for powers other than +-1/2
+POWER_METHODS = ("pade", "eigh", "auto")
+POWER_BACKWARDS = ("auto", "rational", "eigh")
 #: relative safety factor on the estimated condition number
 COND_SAFETY = 2.0
 
@@ -164,11 +167,20 @@ def resolve_options(
     backward: str,
     hermitian: bool,
     accelerator: bool = False,
+    power: float = 0.5,
 ) -> Options:
-    """Validate the keyword options and resolve them into an :class:`Options`."""
+    """Validate the keyword options and resolve them into an :class:`Options`.
+
+    ``power`` is ``|p|`` for :func:`matsqrt.powm` (``inverse``: ``p < 0``).
+    """
     xp = ops.xp
-    method = check_choice(method, METHODS, "method")
-    backward = check_choice(backward, BACKWARDS, "backward")
+    if power == 0.5:
+        method = check_choice(method, METHODS, "method")
+        backward = check_choice(backward, BACKWARDS, "backward")
+    else:  # the square roots' other methods and backward have no counterpart for other powers
+        method = check_choice(method, POWER_METHODS, "method for p other than +-1/2")
+        backward = check_choice(backward, POWER_BACKWARDS, "backward for p other than +-1/2")
+    q = power if inverse else 1.0 - power
     order = check_order(order)
     tol = check_tol(tol)
     if not hermitian and method == "eigh":
@@ -211,9 +223,9 @@ def resolve_options(
         lo, hi, trace = _spectrum_bounds(A, ops, hermitian)
         cond = COND_SAFETY * hi / lo if lo > 0 else math.inf
         if method == "auto":
-            method = _auto_method(tol, eps, cond, inverse, hermitian, accelerator, explicit_tol)
+            method = _auto_method(tol, eps, cond, inverse, hermitian, accelerator, explicit_tol, power)
         if method == "pade":
-            order = order_for("pade", tol, 1.0, cond)
+            order = order_for("pade", tol, 1.0, cond, q)
             scaling = "estimate"
             if hermitian and order > MAX_ORDER["pade"]:
                 # beyond every Padé order for this conditioning (or singular): the exact
@@ -240,11 +252,11 @@ def resolve_options(
                 else math.sqrt(lo / (COND_SAFETY * n * hi))
             )
             bwd_iters = sign_iters_for(tol, mu) + 2 if mu > 0 else 100
-        elif exact_instead and _eigh_floor(eps, cond, inverse) > tol:
+        elif exact_instead and _eigh_floor(eps, cond, inverse, power) > tol:
             warnings.warn(
                 f"tol={tol:g} is out of reach for this input in {A.dtype} (estimated condition "
-                f"number {hi / lo if lo > 0 else math.inf:.3g}: the exact eigh root is accurate to "
-                f"about {_eigh_floor(eps, cond, inverse):.2g}); returning that",
+                f"number {hi / lo if lo > 0 else math.inf:.3g}: the exact eigh result is accurate to "
+                f"about {_eigh_floor(eps, cond, inverse, power):.2g}); returning that",
                 AccuracyWarning,
                 stacklevel=4,
             )
@@ -273,33 +285,47 @@ def resolve_options(
         hermitian=hermitian,
         scaling=scaling,
         pade_form="product" if product else "fractions",
+        power=power,
     )
 
 
-def _eigh_floor(eps: float, cond: float, inverse: bool) -> float:
-    """Relative error of the eigh root from eigenvalue rounding (``eps ||A||`` absolute):
-    ``eps cond`` for the inverse root, ``min(eps cond^(1/2), eps^(1/2))`` for the root (an
-    eigenvalue 0 computed as ``eps ||A||`` has root ``eps^(1/2) ||A||^(1/2)``); measured 0.4-0.7x that."""
+def _eigh_floor(eps: float, cond: float, inverse: bool, power: float = 0.5) -> float:
+    """Relative error of the eigh result from eigenvalue rounding (``eps ||A||`` absolute).
+
+    ``A^-p``: ``2 p eps cond``; ``A^p``: ``min(2 p eps cond^(1-p), eps^p)`` (an eigenvalue
+    0 computed as ``eps ||A||`` gives ``(eps ||A||)^p``). For ``p = 1/2`` (``eps cond``
+    and ``min(eps cond^(1/2), eps^(1/2))``) measured at 0.4-0.7x that.
+    """
     if inverse:
-        return eps * cond
-    return min(eps * math.sqrt(cond), math.sqrt(eps))
+        return 2 * power * eps * cond
+    return min(2 * power * eps * cond ** (1 - power), eps**power)
 
 
-def _pade_floor(eps: float, cond: float, inverse: bool) -> float:
-    """Rounding floor of Padé in partial fractions (measured; docs/methods)."""
-    return 10 * eps * cond ** (0.5 if inverse else 0.25)
+def _pade_floor(eps: float, cond: float, inverse: bool, power: float = 0.5) -> float:
+    """Rounding floor of Padé in partial fractions (measured for p = +-1/2, docs/methods;
+    other powers scaled by the exponent's conditioning)."""
+    return 10 * eps * cond ** (power if inverse else power / 2)
 
 
 def _auto_method(
-    tol: float, eps: float, cond: float, inverse: bool, hermitian: bool, accelerator: bool, explicit: bool
+    tol: float,
+    eps: float,
+    cond: float,
+    inverse: bool,
+    hermitian: bool,
+    accelerator: bool,
+    explicit: bool,
+    power: float = 0.5,
 ) -> str:
     """``method="auto"``: the fastest method known to reach ``tol``, else the more accurate one (warned)."""
     if not hermitian:
         return "pade"
     limit = AUTO_PADE_MAX_ORDER["accelerator" if accelerator else "cpu"]
-    m = order_for("pade", tol, 1.0, cond)
-    pade_ok = m <= limit and _pade_floor(eps, cond, inverse) <= tol
-    eigh_ok = _eigh_floor(eps, cond, inverse) <= tol
+    m = order_for("pade", tol, 1.0, cond, power if inverse else 1.0 - power)
+    pade_floor = _pade_floor(eps, cond, inverse, power)
+    eigh_floor = _eigh_floor(eps, cond, inverse, power)
+    pade_ok = m <= limit and pade_floor <= tol
+    eigh_ok = eigh_floor <= tol
     if accelerator and pade_ok:
         return "pade"
     if eigh_ok or (not pade_ok and not explicit):
@@ -307,12 +333,8 @@ def _auto_method(
     if pade_ok:
         return "pade"
     # neither is known to reach tol: the smaller rounding floor, and say so
-    best = (
-        "pade"
-        if m <= MAX_ORDER["pade"] and _pade_floor(eps, cond, inverse) < _eigh_floor(eps, cond, inverse)
-        else "eigh"
-    )
-    floor = _pade_floor(eps, cond, inverse) if best == "pade" else _eigh_floor(eps, cond, inverse)
+    best = "pade" if m <= MAX_ORDER["pade"] and pade_floor < eigh_floor else "eigh"
+    floor = pade_floor if best == "pade" else eigh_floor
     warnings.warn(
         f"method='auto' cannot reach tol={tol:g} for this input (estimated condition number "
         f"{cond / COND_SAFETY:.3g}); using {best!r}, accurate to about {floor:.2g}",

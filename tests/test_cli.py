@@ -11,7 +11,7 @@ import pytest
 
 from matsqrt import _bench, _cli
 from matsqrt._cli import main
-from matsqrt._core._coefficients import pade_error_bound
+from matsqrt._core._coefficients import fraction_error, pade_error_bound
 from matsqrt._reference import (
     eigh_root,
     eigh_root_value_and_vjp,
@@ -30,6 +30,7 @@ RESULT_KEYS = {
     "batch",
     "dtype",
     "cond",
+    "power",
     "fwd_ms",
     "fwdbwd_ms",
     "matmul_ms",
@@ -117,6 +118,50 @@ def test_quick_bench_writes_json(tmp_path, capsys):
     assert rows["pade"]["err_fwd"] <= 2 * pade_error_bound(5, cond) + root_tolerance(dt, cond)
     assert rows["pade+tol"]["err_fwd"] <= 10 * _bench.PADE_TOL[dt]
     assert rows["pade"]["err_fwd"] < rows["published"]["err_fwd"]
+
+
+@pytest.mark.parametrize("power", [-0.25, 1 / 3])
+def test_quick_power_bench(power, tmp_path, capsys):
+    """--power P benchmarks powm(A, P) against eigh, SciPy and (P = -1/r) the coupled Newton iteration."""
+    pytest.importorskip("scipy")
+    path = tmp_path / "p.json"
+    assert main([*QUICK_NUMPY, f"--power={power!r}", "--repeats", "2", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"A^({power:g})" in out
+    doc = json.loads(path.read_text())
+    assert doc["config"]["power"] == power
+    rows = {r["method"]: r for r in doc["results"]}
+    assert set(rows) == set(_bench.POWER_METHODS)
+    dt, cond = doc["config"]["dtype"][0], doc["config"]["cond"][0]
+    tol = root_tolerance(dt, cond, inverse=True)
+    for exact in ("eigh", "eigh-root", "scipy"):
+        assert rows[exact]["power"] == power and rows[exact]["err_fwd"] <= tol, exact
+    for exact in ("eigh", "eigh-root"):
+        assert rows[exact]["err_grad"] <= tol
+    # the default: order 5 at the eigenvalues over their mean (the error grows away from 1)
+    q = -power if power < 0 else 1 - power
+    w = np.linalg.eigvalsh(random_spd(_cli.QUICK["n"][0], cond).astype(np.float64))
+    e = np.array([fraction_error(5, q, x) for x in w / w.mean()])
+    predicted = np.sqrt(np.sum((e * w**power) ** 2) / np.sum(w ** (2 * power)))  # Frobenius
+    assert 0.9 * predicted - tol <= rows["pade"]["err_fwd"] <= 1.1 * predicted + tol
+    assert rows["pade"]["fwdbwd_ms"] > 0 and rows["pade"]["err_grad"] < 0.5
+    assert rows["pade+tol"]["err_fwd"] <= 10 * _bench.PADE_TOL[dt]
+    if power == -0.25:
+        assert rows["newton"]["err_fwd"] <= tol and rows["newton"]["fwdbwd_ms"] is None
+    else:
+        assert rows["newton"]["error"].startswith("skipped: the coupled Newton iteration")
+
+
+def test_coupled_newton_baseline_converges():
+    from matsqrt._reference import coupled_newton_inverse_root, eigh_power
+
+    A = random_spd((3, 20), 1e3, seed=2)
+    # at n = 512 the largest entry of M - I grows in the first step (a stopping rule must not stop there)
+    B = random_spd((2, 512), 100, seed=0)
+    assert rel_error(coupled_newton_inverse_root(B, 4), eigh_power(B, -0.25)) <= 1e-12
+    for r in (2, 4, 8):
+        assert rel_error(coupled_newton_inverse_root(A, r), eigh_power(A, -1 / r)) <= 1e-12
+    assert rel_error(coupled_newton_inverse_root(A, 2), np.linalg.inv(eigh_root(A))) <= 1e-12
 
 
 def test_quick_sweep_over_condition_numbers(tmp_path, capsys):
@@ -317,6 +362,9 @@ def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, tmp_path, capsys)
         ["bench", "--repeats", "0"],
         ["bench", "--threads", "zero"],
         ["bench", "--sweep", "size"],
+        ["bench", "--power", "1.5"],
+        ["bench", "--power", "0"],
+        ["bench", "--power", "quarter"],
         ["bench", "--json", "/nonexistent-dir/r.json"],
     ],
 )

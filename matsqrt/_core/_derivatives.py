@@ -39,8 +39,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._coefficients import pade_partial_fractions
-from ._forward import pade_product_parts, plain_if_one, root_of_eigenvalues
+from ._forward import clip_eigenvalues, plain_if_one, product_form
 from ._ops import Ops
 from ._options import Options
 from ._sign import sign_sylvester
@@ -77,8 +76,8 @@ def _derivative(T: Array, A: Array, out: Array, res: Any, opt: Options, ops: Ops
         return _rational(T, res, opt, ops, adjoint=adjoint)
     if opt.backward == "eigh":  # self-adjoint: the same map both ways
         # method="eigh" hands over its eigendecomposition; otherwise compute one
-        r, V = res if opt.method == "eigh" and res is not None else _root_eigh(A, ops)
-        return daleckii_krein(T, r, V, opt.inverse, ops)
+        w, V = res if opt.method == "eigh" and res is not None else _eigh(A, ops)
+        return daleckii_krein(T, w, V, opt.exponent, ops)
     return _lyapunov(T, out, opt, ops, adjoint=adjoint)
 
 
@@ -87,13 +86,16 @@ def _rational(T: Array, res: Any, opt: Options, ops: Ops, *, adjoint: bool) -> A
     R, s = res
     if adjoint and not opt.hermitian:
         R = ops.mH(R)
-    c, shifts, weights = pade_partial_fractions(opt.order)
+    c, shifts, weights = ops.coefficients("fractions", opt.order, opt.q)
     a = ops.constants(weights, T, T.ndim)
     d = ops.constants(shifts, T, T.ndim)
     RTR = R @ T[None, ...] @ R
+    # out = s^p F(A / s): the derivative carries s^(p - 1)
     if opt.inverse:
-        return -xp.sum(a * RTR, axis=0) / (s * xp.sqrt(s))
-    return (c * T + xp.sum((a * d) * RTR, axis=0)) / xp.sqrt(s)
+        scale = s * xp.sqrt(s) if opt.power == 0.5 else s ** (1 + opt.power)
+        return -xp.sum(a * RTR, axis=0) / scale
+    scale = xp.sqrt(s) if opt.power == 0.5 else s ** (1 - opt.power)
+    return (c * T + xp.sum((a * d) * RTR, axis=0)) / scale
 
 
 def _rational_product(T: Array, res: Any, opt: Options, ops: Ops) -> Array:
@@ -103,7 +105,7 @@ def _rational_product(T: Array, res: Any, opt: Options, ops: Ops) -> Array:
     # released as soon as they are dead, for the adapter to reuse their memory.
     An, Bp, Bq, Qi, Yi, *pows, t, s = res
     t = plain_if_one(t, ops)
-    pe, qe, po, qo = pade_product_parts(opt.order)
+    (pe, qe, po, qo), _ = product_form(opt, ops, True)
     mm = ops.matmul
     s_n = s / t  # the normalisation of A_n = A / s_n
     w = 1 / (t * t)
@@ -131,12 +133,14 @@ def _rational_product(T: Array, res: Any, opt: Options, ops: Ops) -> Array:
     ops.release(dQ)
     dYi = mm(Qi, W)
     ops.release(W)
+    # out = s^p F(A / s) (s includes t): the tangent is s^p dF
+    sp = ops.xp.sqrt(s) if opt.power == 0.5 else s**opt.power
     if opt.inverse:
-        return ops.hermitian_part(dYi, 1 / ops.xp.sqrt(s))
+        return ops.hermitian_part(dYi, 1 / sp)
     # d(X r(X)) = (E Yi + A_n dYi) / t
     out = mm(An, dYi, into=mm(E, Yi))
     ops.release(dYi, E)
-    return ops.hermitian_part(out, ops.xp.sqrt(s) / t)
+    return ops.hermitian_part(out, sp / t)
 
 
 #: sign iterations of ``backward="lyapunov"`` where values cannot be inspected (the
@@ -156,19 +160,39 @@ def _lyapunov(T: Array, out: Array, opt: Options, ops: Ops, *, adjoint: bool) ->
     return sign_sylvester(M, None, -(M2 @ T @ M2), iters, ops)
 
 
-def _root_eigh(A: Array, ops: Ops) -> tuple[Array, Array]:
+def _eigh(A: Array, ops: Ops) -> tuple[Array, Array]:
     w, V = ops.eigh(A)
-    return root_of_eigenvalues(w, False, ops.xp), V
+    return clip_eigenvalues(w, ops.xp), V
 
 
-def daleckii_krein(T: Array, r: Array, V: Array, inverse: bool, ops: Ops) -> Array:
-    """Apply the (self-adjoint) Fréchet derivative of the root in the eigenbasis.
+def daleckii_krein(T: Array, w: Array, V: Array, p: float, ops: Ops) -> Array:
+    """Apply the (self-adjoint) Fréchet derivative of ``A^p`` in the eigenbasis.
 
-    ``r`` are the square roots of the eigenvalues of ``A`` and ``V`` its
-    eigenvectors; ``inverse`` selects ``A^(-1/2)``.
+    ``w >= 0`` are the eigenvalues of ``A`` and ``V`` its eigenvectors. The
+    divided differences ``D_ij = (w_i^p - w_j^p) / (w_i - w_j)`` (``p w_i^(p-1)``
+    for equal eigenvalues) are formed without cancellation: with ``M = max``,
+    ``m = min`` and ``L = log(m / M) <= 0``, ``D = M^(p-1) expm1(p L) / expm1(L)``;
+    for ``p = +-1/2`` the closed forms ``1 / (sqrt(w_i) + sqrt(w_j))`` and
+    ``-1 / (sqrt(w_i w_j) (sqrt(w_i) + sqrt(w_j)))``. Finite at repeated
+    eigenvalues; infinite where ``w_i = w_j = 0`` (``A^p`` is not differentiable there).
     """
     xp = ops.xp
-    ssum = r[..., :, None] + r[..., None, :]
-    D = -1 / (r[..., :, None] * r[..., None, :] * ssum) if inverse else 1 / ssum
+    wi, wj = w[..., :, None], w[..., None, :]
+    if p == 0.5:
+        r = xp.sqrt(w)
+        D = 1 / (r[..., :, None] + r[..., None, :])
+    elif p == -0.5:
+        r = xp.sqrt(w)
+        ri, rj = r[..., :, None], r[..., None, :]
+        D = -1 / (ri * rj * (ri + rj))
+    else:
+        big = xp.maximum(wi, wj)
+        one = xp.ones_like(big)
+        ratio = xp.minimum(wi, wj) / xp.where(big > 0, big, one)  # in [0, 1]
+        inner = (ratio > 0) & (ratio < 1)
+        L = xp.log(xp.where(inner, ratio, xp.full_like(big, 0.5)))
+        # (big^p - small^p) / (big - small) = big^(p-1) expm1(p L) / expm1(L); 1 at small = 0, p at small = big
+        frac = xp.where(inner, xp.expm1(p * L) / xp.expm1(L), xp.where(ratio > 0, p * one, one))
+        D = big ** (p - 1) * frac
     VH = ops.mH(V)
     return V @ ((VH @ T @ V) * xp.astype(D, T.dtype)) @ VH

@@ -1,8 +1,11 @@
-"""Forward methods: A -> A^(1/2) or A^(-1/2), batched over leading axes.
+"""Forward methods: A -> A^(1/2) or A^(-1/2) (or A^p), batched over leading axes.
 
 Every method first normalises ``A_n = A / s`` with a positive scalar ``s`` per
 matrix (shape ``(..., 1, 1)``), approximates the root of ``A_n`` and rescales:
 ``A^(1/2) = s^(1/2) A_n^(1/2)``, ``A^(-1/2) = s^(-1/2) A_n^(-1/2)``.
+Other powers (``Options.power``; Padé in partial fractions and eigh only) alike:
+``A^p = s^p A_n^p``, with ``A_n^(-q)`` approximated by ``r_m`` and, for ``p > 0``,
+``A_n^p = A_n r_m(A_n)`` with ``q = 1 - p``.
 
 Normalisation (``Options.scaling``)
     ``"frobenius"``: ``s = ||A||_F``, the paper's choice; the spectrum of
@@ -18,7 +21,8 @@ Padé forms (``Options.pade_form``)
     ``"fractions"``: ``r_m`` as ``c + sum a_k (A_n + d_k I)^-1``, m Hermitian
     inverses; accurate at any order and any conditioning.
     ``"product"``: ``r_m = Q^-1 P`` with ``P``, ``Q`` polynomials with positive
-    coefficients (:func:`._coefficients.pade_polynomials`), evaluated in
+    coefficients (:func:`._coefficients.pade_polynomials`; for other powers from the
+    partial fractions, :func:`product_form`), evaluated in
     ``U = A_n^2`` as ``P = P_e(U) + A_n P_o(U)``: for m = 5 four products and
     one Hermitian inverse instead of five inverses (on a CPU at n <= 64 one
     batched inverse costs 15-20 products). ``Q(A_n) >= I``, and its condition
@@ -39,13 +43,21 @@ import math
 from functools import cache
 from typing import Any
 
-from ._coefficients import pade_partial_fractions, pade_polynomials, taylor_coefficients
+from ._coefficients import pade_polynomials, split_even_odd, taylor_coefficients
 from ._ops import Ops
 from ._options import Options
 
 Array = Any
 
-__all__ = ["estimate_spectrum", "forward", "pade_product_parts", "plain_if_one", "scale_of"]
+__all__ = [
+    "clip_eigenvalues",
+    "estimate_spectrum",
+    "forward",
+    "pade_product_parts",
+    "plain_if_one",
+    "product_form",
+    "scale_of",
+]
 
 #: power iterations behind ``scaling="estimate"``
 POWER_ITERS = 12
@@ -86,7 +98,7 @@ def forward(A: Array, opt: Options, ops: Ops) -> tuple[Array, Any]:
     else:  # pragma: no cover - validated earlier
         msg = f"unknown method {opt.method!r}"
         raise ValueError(msg)
-    rs = ops.xp.sqrt(s)
+    rs = ops.xp.sqrt(s) if opt.power == 0.5 else s**opt.power
     scale = 1 / rs if opt.inverse else rs * factor
     if zero and not opt.inverse:
         scale = scale * nonzero
@@ -161,15 +173,16 @@ def _rayleigh_power(M: Array, v0: Array, ops: Ops) -> Array:
 def _pade(An: Array, opt: Options, ops: Ops) -> tuple[Array, Array]:
     """Padé [m/m] in partial fractions; the m shifted systems in one batch.
 
-    With ``R_k = (A_n + d_k I)^-1`` and ``r_m(x) = c + sum a_k / (x + d_k)``::
+    With ``R_k = (A_n + d_k I)^-1`` and ``r_m(x) = c + sum a_k / (x + d_k)``
+    approximating ``x^(-q)`` (``q = 1/2`` for the square roots)::
 
-        A_n^(-1/2) ~ c I + sum_k a_k R_k
-        A_n^(1/2)  ~ c A_n + sum_k a_k (I - d_k R_k)      (= A_n r_m(A_n))
+        A_n^(-q)   ~ c I + sum_k a_k R_k
+        A_n^(1-q)  ~ c A_n + sum_k a_k (I - d_k R_k)      (= A_n r_m(A_n))
 
     Both sums have positive weights only. ``R`` has shape ``(m, ..., n, n)``.
     """
     xp = ops.xp
-    c, shifts, weights = pade_partial_fractions(opt.order)
+    c, shifts, weights = ops.coefficients("fractions", opt.order, opt.q)
     d = ops.constants(shifts, An, An.ndim)
     a = ops.constants(weights, An, An.ndim)
     eye = ops.eye_like(An)
@@ -198,12 +211,11 @@ def _pade_product(An: Array, opt: Options, ops: Ops) -> tuple[Array, tuple[Array
     for the root.
     """
     xp = ops.xp
-    pe, qe, po, qo = pade_product_parts(opt.order)
+    (pe, qe, po, qo), bound = product_form(opt, ops, xp.finfo(An.dtype).eps < 1e-10)
     k = len(pe) - 1
     U = An @ An
     pows = [U, U @ U] if k == 2 else [U]
     # x_max <= ||U^k||_F^(1/2k); scale the spectrum into [0, bound]
-    bound = PRODUCT_BOUND["double" if xp.finfo(An.dtype).eps < 1e-10 else "single"]
     t = ops.fro(pows[-1]) ** (1.0 / (2 * k)) / bound
     t = xp.where(t > 1, t, xp.ones_like(t))
     tc = plain_if_one(t, ops)
@@ -235,18 +247,24 @@ def plain_if_one(t: Array, ops: Ops) -> Array | float:
 
 @cache
 def pade_product_parts(m: int) -> tuple[tuple[float, ...], ...]:
-    """Coefficients of ``P_e, Q_e, P_o, Q_o`` in powers of ``U`` (``P = P_e(U) + X P_o(U)``)."""
+    """Coefficients of ``P_e, Q_e, P_o, Q_o`` in powers of ``U`` (``P = P_e(U) + X P_o(U)``), square root."""
     if not 1 <= m <= PRODUCT_MAX_ORDER:
         msg = f"the product form is for Padé orders 1..{PRODUCT_MAX_ORDER}, got {m}"
         raise ValueError(msg)
-    P, Q = pade_polynomials(m)
-    k = max(1, m // 2)
+    return split_even_odd(*pade_polynomials(m), m)
 
-    def part(c: tuple[int, ...], start: int) -> tuple[float, ...]:
-        vals = [float(v) for v in c[start::2]]
-        return tuple(vals + [0.0] * (k + 1 - len(vals)))
 
-    return part(P, 0), part(Q, 0), part(P, 1), part(Q, 1)
+def product_form(opt: Options, ops: Ops, double: bool) -> tuple[tuple[tuple[float, ...], ...], float]:
+    """``((P_e, Q_e, P_o, Q_o), bound)`` of the product form for ``opt`` (any power).
+
+    Other powers than the square roots: :func:`._coefficients.product_coefficients`
+    (the polynomials of ``r_m = P / Q`` from its partial fractions, and the spectrum
+    bound with ``cond Q(A_n)`` bounded as for the square root).
+    """
+    bound = PRODUCT_BOUND["double" if double else "single"]
+    if opt.q == 0.5:
+        return pade_product_parts(opt.order), bound
+    return ops.coefficients("product", opt.order, opt.q, bound)
 
 
 def _taylor(An: Array, opt: Options, ops: Ops) -> Array:
@@ -301,17 +319,17 @@ def _newton_schulz(An: Array, opt: Options, ops: Ops) -> Array:
 
 
 def _eigh_root(A: Array, opt: Options, ops: Ops) -> tuple[Array, tuple[Array, Array]]:
-    """The root through ``A = V diag(w) V^H``; ``(sqrt(w), V)`` are kept for the backward."""
+    """The power through ``A = V diag(w) V^H``; ``(w, V)`` (``w`` clipped at 0) are kept for the backward."""
     xp = ops.xp
-    w, V = ops.eigh(A)
-    r = root_of_eigenvalues(w, False, xp)
-    f = root_of_eigenvalues(w, True, xp) if opt.inverse else r
-    return (V * f[..., None, :]) @ ops.mH(V), (r, V)
+    w_raw, V = ops.eigh(A)
+    w = clip_eigenvalues(w_raw, xp)  # negative powers of negative eigenvalues stay NaN
+    if opt.power == 0.5:
+        f = 1 / xp.sqrt(w_raw) if opt.inverse else xp.sqrt(w)
+    else:
+        f = (w_raw if opt.inverse else w) ** opt.exponent
+    return (V * f[..., None, :]) @ ops.mH(V), (w, V)
 
 
-def root_of_eigenvalues(w: Array, inverse: bool, xp: Any) -> Array:
-    """``w^(1/2)`` (negative rounding errors clipped to 0) or ``w^(-1/2)``."""
-    if inverse:
-        return 1 / xp.sqrt(w)
-    # NaN (from NaN input with check_finite=False) stays NaN
-    return xp.sqrt(xp.where(w < 0, xp.zeros_like(w), w))
+def clip_eigenvalues(w: Array, xp: Any) -> Array:
+    """Eigenvalues with negative rounding errors set to 0 (NaN, from NaN input with check_finite=False, stays NaN)."""
+    return xp.where(w < 0, xp.zeros_like(w), w)

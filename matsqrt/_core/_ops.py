@@ -46,6 +46,16 @@ class Ops:
         arr = xp.asarray(values, dtype=dt, device=device(like))
         return xp.reshape(arr, (len(values),) + (1,) * ndim)
 
+    def coefficients(self, name: str, *args: Any) -> Any:
+        """Python-float coefficients: ``_coefficients.COEFFICIENTS[name](*args)`` (cached there).
+
+        An adapter whose tracer cannot run the computation (torch.compile and the
+        decimal arithmetic behind powers other than +-1/2) may mark it as a constant.
+        """
+        from ._coefficients import COEFFICIENTS
+
+        return COEFFICIENTS[name](*args)
+
     # -- elementary -------------------------------------------------------
     def mH(self, a: Array) -> Array:
         xp = self.xp

@@ -18,7 +18,7 @@ class Options:
     Attributes
     ----------
     inverse : bool
-        ``False`` for ``A^(1/2)``, ``True`` for ``A^(-1/2)``.
+        ``False`` for ``A^(1/2)``, ``True`` for ``A^(-1/2)`` (generally: the sign of the exponent).
     method : str
         One of ``"pade"``, ``"taylor"``, ``"newton_schulz"``, ``"eigh"`` (resolved).
     order : int
@@ -36,6 +36,10 @@ class Options:
         How ``method="pade"`` evaluates the approximant: ``"fractions"`` (m
         shifted inverses, accurate at any order) or ``"product"`` (one inverse
         of ``Q(A_n)``, low orders of Hermitian input; see ``_forward``).
+    power : float
+        The exponent's magnitude ``|p|`` in ``(0, 1)``: the result is ``A^power``, or
+        ``A^(-power)`` with ``inverse``. ``0.5`` for the square roots, which alone have
+        the product form, the Taylor and Newton–Schulz methods and the Lyapunov backward.
     """
 
     inverse: bool
@@ -46,3 +50,14 @@ class Options:
     hermitian: bool
     scaling: str
     pade_form: str = "fractions"
+    power: float = 0.5
+
+    @property
+    def exponent(self) -> float:
+        """The signed exponent ``p`` of ``A^p``."""
+        return -self.power if self.inverse else self.power
+
+    @property
+    def q(self) -> float:
+        """Padé approximates ``x^(-q)``: ``A^-q`` directly, ``A^(1-q) = A x^(-q)`` for positive powers."""
+        return self.power if self.inverse else 1.0 - self.power

@@ -18,17 +18,18 @@ __all__ = ["MAX_ORDER", "order_for", "sign_iters_for"]
 MAX_ORDER = {"pade": 64, "taylor": 4096, "newton_schulz": 100}
 
 
-def order_for(method: str, tol: float, lo: float, hi: float) -> int:
+def order_for(method: str, tol: float, lo: float, hi: float, q: float = 0.5) -> int:
     """Order reaching relative error ``tol`` on a spectrum in ``[lo, hi]``.
 
     ``lo``/``hi`` are the extreme eigenvalues of the matrix *after*
     normalisation for this method (for Padé the estimate is centred first).
+    ``q``: Padé approximates ``x^(-q)`` (``1/2`` for the square roots).
     Returns ``MAX_ORDER[method] + 1`` when no order up to the cap is enough.
     """
     cap = MAX_ORDER[method]
     if method == "pade":
         cond = hi / lo if lo > 0 else math.inf
-        m = pade_order_for(tol, cond, max_order=cap + 1)
+        m = pade_order_for(tol, cond, max_order=cap + 1, q=q)
         return m
     if method == "taylor":
         return _taylor_degree(tol, lo, cap)

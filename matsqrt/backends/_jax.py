@@ -146,6 +146,10 @@ def _exact_tangent_jvp(
     # inverse root's tangent is X = -Z S(E) Z. No eigenvector derivative appears.
     E, A = primals
     dE, dA = tangents
+    if opt.power != 0.5:
+        # other powers (powm): through the eigendecomposition itself, exact where the
+        # eigenvalues are distinct (a second divided-difference tensor would be n^3)
+        return jax.jvp(lambda E_, A_: jvp(E_, A_, None, None, opt, _ops(A_)), primals, tangents)
     o_sqrt = replace(opt, inverse=False, method="eigh", order=1, backward="eigh")
     X = _exact_tangent(E, A, opt)
     dY = _exact_tangent(dA, A, o_sqrt)

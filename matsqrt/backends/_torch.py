@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from .._core import Ops, Options, forward, vjp
+from .._core._coefficients import COEFFICIENTS
 from .._core._ops import is_zero
 from ._generic import GenericAdapter
 
@@ -22,6 +23,14 @@ __all__ = ["TorchAdapter", "TorchOps"]
 
 #: smallest n at which batched CPU LU is routed around pytorch/pytorch#181570
 LU_GUARD_MIN_N = 128
+
+
+@torch._dynamo.assume_constant_result
+def _constant_coefficients(name: str, *args: Any) -> Any:
+    """torch.compile cannot trace the decimal arithmetic behind powers other than +-1/2:
+    it calls this at trace time and keeps the result as a constant (a plain function:
+    dynamo looks through the ``functools.cache`` wrappers)."""
+    return COEFFICIENTS[name](*args)
 
 
 class TorchOps(Ops):
@@ -116,6 +125,9 @@ class TorchOps(Ops):
 
     def fro(self, a: torch.Tensor) -> torch.Tensor:
         return torch.linalg.matrix_norm(a, keepdim=True)
+
+    def coefficients(self, name: str, *args: Any) -> Any:
+        return _constant_coefficients(name, *args)
 
     def hpd_inv(self, a: torch.Tensor) -> torch.Tensor:
         # Cholesky: half the flops of LU, and not affected by pytorch#181570. The inverse
