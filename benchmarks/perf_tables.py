@@ -6,6 +6,11 @@ published, eigh-root, eigh (and scipy on NumPy, forward only). ``--write`` store
 as docs/_static/perf-<backend>.rst, which docs/performance.rst includes.
 
     python benchmarks/perf_tables.py --backend numpy,torch,jax [--repeats 9] [--write]
+
+``--power P`` (e.g. -0.25): the same for ``matsqrt.powm(A, P)`` at the shapes preconditioners
+see (16 x 128, 4 x 512, 1 x 2048), methods pade, pade+tol, eigh, newton (the coupled Newton
+iteration of Shampoo-type optimizers, forward only), eigh-root (and scipy's
+fractional_matrix_power on NumPy); ``--write`` stores docs/_static/powm-perf-<backend>.rst.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import tempfile
 from pathlib import Path
 
 SHAPES = [(256, 32), (64, 64), (8, 256)]
+POWER_SHAPES = [(16, 128), (4, 512), (1, 2048)]
+POWER_METHODS = "pade,pade+tol,eigh,newton,eigh-root"
 METHODS = {"numpy": "pade,published,eigh-root,eigh,scipy"}
 DEFAULT_METHODS = "pade,published,eigh-root,eigh"
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "_static"
@@ -27,13 +34,18 @@ def _fmt(v: float | None, spec: str) -> str:
     return "—" if v is None else format(v, spec)
 
 
-def run(backend: str, repeats: int) -> tuple[list[dict], dict]:
+def run(backend: str, repeats: int, power: float | None = None) -> tuple[list[dict], dict]:
     rows, machine = [], {}
     with tempfile.TemporaryDirectory() as tmp:
-        for batch, n in SHAPES:
+        for batch, n in SHAPES if power is None else POWER_SHAPES:
             out = Path(tmp) / f"{batch}x{n}.json"
             cmd = [sys.executable, "-m", "matsqrt", "bench", "--backend", backend, "--n", str(n)]
-            cmd += ["--batch", str(batch), "--method", METHODS.get(backend, DEFAULT_METHODS)]
+            if power is None:
+                methods = METHODS.get(backend, DEFAULT_METHODS)
+            else:
+                methods = POWER_METHODS + (",scipy" if backend == "numpy" else "")
+                cmd += [f"--power={power!r}"]
+            cmd += ["--batch", str(batch), "--method", methods]
             cmd += ["--repeats", str(repeats), "--json", str(out), "--no-progress"]
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
             doc = json.loads(out.read_text())
@@ -42,8 +54,10 @@ def run(backend: str, repeats: int) -> tuple[list[dict], dict]:
     return rows, machine
 
 
-def table(rows: list[dict], machine: dict, backend: str, repeats: int) -> str:
-    head = ["batch x n", "method", "fwd+bwd (ms)", "fwd (ms)", "spread", "/ published", "/ eigh-root"]
+def table(rows: list[dict], machine: dict, backend: str, repeats: int, power: float | None = None) -> str:
+    published = power is None
+    head = ["batch x n", "method", "fwd+bwd (ms)", "fwd (ms)", "spread"]
+    head += ["/ published", "/ eigh-root"] if published else ["/ eigh-root"]
     head += ["matmuls", "error of Y", "error of dL/dA"]
     lines = [".. list-table::", "   :header-rows: 1", ""]
     lines += [("   * - " if i == 0 else "     - ") + h for i, h in enumerate(head)]
@@ -57,7 +71,7 @@ def table(rows: list[dict], machine: dict, backend: str, repeats: int) -> str:
             _fmt(r["fwdbwd_ms"], ".1f"),
             _fmt(r["fwd_ms"], ".1f"),
             f"{100 * max(spreads):.0f}%" if spreads else "—",
-            _fmt(r["fwdbwd_vs_published"], ".2f"),
+            *([_fmt(r["fwdbwd_vs_published"], ".2f")] if published else []),
             _fmt(r["fwdbwd_vs_eigh_root"], ".2f"),
             _fmt(r["fwdbwd_mm"] if r["fwdbwd_mm"] is not None else r["fwd_mm"], ".0f"),
             _fmt(r["err_fwd"], ".1e"),
@@ -69,8 +83,9 @@ def table(rows: list[dict], machine: dict, backend: str, repeats: int) -> str:
     lines += [
         "",
         f"({machine.get('processor', '?')}, {machine.get('cpu_count', '?')} CPUs{threads}; {libs}; "
-        f"{repeats} paired rounds per shape. Command: ``python benchmarks/perf_tables.py --backend {backend} "
-        f"--repeats {repeats}``.)",
+        f"{repeats} paired rounds per shape (fewer where a round takes seconds, at least 3). Command: "
+        f"``python benchmarks/perf_tables.py --backend {backend} --repeats {repeats}"
+        f"{'' if published else f' --power={power:g}'}``.)",
         "",
     ]
     return "\n".join(lines)
@@ -80,14 +95,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="numpy,torch,jax")
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--power", type=float, default=None, help="benchmark powm(A, P) instead")
     parser.add_argument("--write", action="store_true", help="write docs/_static/perf-<backend>.rst")
     args = parser.parse_args()
     for backend in args.backend.split(","):
-        rows, machine = run(backend, args.repeats)
-        text = table(rows, machine, backend, args.repeats)
+        rows, machine = run(backend, args.repeats, args.power)
+        text = table(rows, machine, backend, args.repeats, args.power)
         print(f"{backend}\n{text}")
         if args.write:
-            (DOCS / f"perf-{backend}.rst").write_text(text)
+            name = f"perf-{backend}.rst" if args.power is None else f"powm-perf-{backend}.rst"
+            (DOCS / name).write_text(text)
 
 
 if __name__ == "__main__":

@@ -233,8 +233,9 @@ def powm(
     ``A^p = V diag(l^p) V^H``. ``p = 1/2`` and ``p = -1/2`` are :func:`sqrtm` and
     :func:`invsqrtm` (the same results, every method and backward of theirs). Other
     powers use the same machinery: the Padé approximant of ``x^(-q)`` (``q = -p``,
-    or ``q = 1 - p`` with ``A^p = A A^(-q)``) in partial fractions, one batched
-    Hermitian inverse per term, and its exact derivative as the backward.
+    or ``q = 1 - p`` with ``A^p = A A^(-q)``), evaluated as :func:`sqrtm` evaluates
+    its own (one Hermitian inverse at the default order, partial fractions with one
+    inverse per term otherwise), and its exact derivative as the backward.
 
     Parameters
     ----------
@@ -246,9 +247,11 @@ def powm(
         The exponent, a real number with ``0 < |p| < 1``. For larger exponents
         multiply by integer powers, e.g. ``A^1.25 = A @ powm(A, 0.25)``.
     method : {"pade", "eigh", "auto"}, optional
-        ``"pade"`` (default): the [m/m] Padé approximant in partial fractions,
-        ``m`` shifted inverses (the Gauss–Radau rule of the Stieltjes integral
-        of ``x^(-q)``). ``"eigh"``: exact, by eigendecomposition (Hermitian only).
+        ``"pade"`` (default): the [m/m] Padé approximant (its partial fractions are
+        the Gauss–Radau rule of the Stieltjes integral of ``x^(-q)``); for
+        Hermitian input at orders <= 5 without ``tol`` as ``Q(X)^-1 P(X)`` with one
+        Hermitian inverse, otherwise ``m`` shifted inverses. ``"eigh"``: exact, by
+        eigendecomposition (Hermitian only).
         ``"auto"``: as in :func:`sqrtm`. For ``p = +-1/2`` every method of
         :func:`sqrtm`.
     order : int, optional

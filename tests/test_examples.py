@@ -9,7 +9,12 @@ import sys
 import pytest
 
 EXAMPLES = pathlib.Path(__file__).parent.parent / "docs" / "examples"
-NEEDS = {"covariance_pooling.py": "torch", "bures_wasserstein_jax.py": "jax", "dask_stack.py": "distributed"}
+NEEDS = {
+    "covariance_pooling.py": "torch",
+    "shampoo_step.py": "torch",
+    "bures_wasserstein_jax.py": "jax",
+    "dask_stack.py": "distributed",
+}
 ARGS = {"dask_stack.py": ["--n-matrices", "20000", "--chunk", "5000", "--workers", "2"]}
 
 
