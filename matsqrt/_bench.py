@@ -938,6 +938,12 @@ def format_table(results: list[Result]) -> str:
         "error vs float64 eigh (gradient of <G, Y>, Hermitian part).\n"
         f"pade+tol: tol={PADE_TOL['float32']:g} (float32), {PADE_TOL['float64']:g} (float64)."
     )
+    if any(r.power != 0.5 for r in results):
+        legend += (
+            "\nA^(p): matsqrt.powm(A, p); eigh-root: A^p by eigh with the library's autodiff; newton: the coupled "
+            "Newton iteration\nfor A^(-1/r) of Shampoo-type optimizers (forward only); scipy: "
+            "scipy.linalg.fractional_matrix_power per matrix."
+        )
     return "\n".join(lines).lstrip("\n") + "\n" + "".join(f"\n{n}" for n in notes) + "\n" + legend
 
 

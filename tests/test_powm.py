@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 import pytest
 from conftest import to_np, to_xp
+from hypothesis import given
+from hypothesis import strategies as st
 
 import matsqrt
 from matsqrt._core import Ops
@@ -388,3 +390,35 @@ def test_product_form_is_the_same_approximant(p):
     assert rel_error(out["product"][0], out["fractions"][0]) <= 1e-12
     assert rel_error(out["product"][1], out["fractions"][1]) <= 1e-10  # cond Q(X) ~ 1e3 here
     assert rel_error(out["product"][0], matsqrt.powm(A, p)) == 0  # it is the default
+
+
+# -- properties ---------------------------------------------------------------------
+
+
+@given(
+    p=st.floats(0.02, 0.98).flatmap(lambda a: st.sampled_from([a, -a])),
+    n=st.integers(1, 12),
+    batch=st.sampled_from([(), (2,), (2, 3)]),
+    log_cond=st.floats(0.0, 6.0),
+    dtype=st.sampled_from([np.float32, np.float64, np.complex128]),
+    method=st.sampled_from(["pade", "eigh", "auto"]),
+    seed=st.integers(0, 2**16),
+)
+def test_property_tol_reaches_the_dtype(xp, p, n, batch, log_cond, dtype, method, seed):
+    """powm with tol (any p, shape, batch, dtype, conditioning, backend) matches the exact power to the
+    accuracy the dtype allows at that conditioning; the result keeps type, shape and dtype, and
+    is Hermitian."""
+    if "dask" in xp.__name__:
+        return  # tol needs values (Dask: order=, tested above)
+    cond = 10.0**log_cond if np.dtype(dtype).itemsize > 4 else 10.0 ** min(log_cond, 3.0)
+    A = random_spd((*batch, n), cond, dtype=dtype, seed=seed)
+    tol = 1e-5 if dtype == np.float32 else 1e-11
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", matsqrt.AccuracyWarning)  # worst-case floors may warn
+        out = to_np(matsqrt.powm(to_xp(xp, A), p, tol=tol, method=method))
+    assert out.shape == A.shape and out.dtype == dtype
+    limit = max(4 * tol, power_tolerance(dtype, cond, p, factor=100))
+    assert rel_error(out, eigh_power(A, p)) <= limit
+    np.testing.assert_allclose(
+        out, np.conj(np.swapaxes(out, -1, -2)), atol=limit * max(1.0, np.abs(out).max())
+    )
