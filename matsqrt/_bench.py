@@ -260,7 +260,8 @@ class Backend:
             return "skipped: square root only (no --power)"
         if method == "scipy":
             if self.name != "numpy":
-                return "skipped: SciPy takes NumPy arrays (see the numpy rows)"
+                fn = "sqrtm" if power == 0.5 else "fractional_matrix_power"
+                return f"skipped: scipy.linalg.{fn} takes NumPy arrays (see the numpy rows)"
             return "skipped: scipy is not installed (pip install scipy)"
         return f"skipped: not available on {self.name}"
 

@@ -45,6 +45,7 @@ def test_public_names():
         "invsqrtm_vjp",
         "sqrtm_and_vjp",
         "invsqrtm_and_vjp",
+        "powm",
         "solve_sylvester",
         "solve_lyapunov",
         "residual",
