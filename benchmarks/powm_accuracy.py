@@ -5,8 +5,8 @@ For each exponent p in {1/4, -1/4, 1/3, -1/8, 0.7}, float32 and float64, conditi
 orthogonal Q): the worst relative Frobenius error over the batch of ``powm(A, p, order=m)`` for
 m = 3, 5 (the default), 9, 17, of ``tol=`` (1e-6 in float32, 1e-12 in float64), and of
 ``method="eigh"`` in the same dtype, all against Q diag(l^p) Q^T in float64 (independent of any
-eigensolver; A's own rounding limits every method alike). ``*``: the call warned that tol is out
-of reach (AccuracyWarning). ``--write`` stores the tables as
+eigensolver; A's own rounding limits every method alike). ``*``: the call warned (AccuracyWarning)
+that tol may be out of reach (eigh's worst-case bound against tol). ``--write`` stores the tables as
 docs/_static/powm-accuracy.rst.
 
     python benchmarks/powm_accuracy.py [--write]

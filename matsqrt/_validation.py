@@ -8,7 +8,7 @@ from typing import Any
 
 from ._compat import array_namespace, device
 from ._core import Ops, Options, estimate_spectrum
-from ._core._forward import PRODUCT_MAX_ORDER
+from ._core._forward import PRODUCT_MAX_ORDER, PRODUCT_MAX_Q
 from ._core._options import BACKWARDS, METHODS
 from ._core._orders import MAX_ORDER, order_for, sign_iters_for
 
@@ -174,12 +174,19 @@ def resolve_options(
     ``power`` is ``|p|`` for :func:`matsqrt.powm` (``inverse``: ``p < 0``).
     """
     xp = ops.xp
-    if power == 0.5:
-        method = check_choice(method, METHODS, "method")
-        backward = check_choice(backward, BACKWARDS, "backward")
-    else:  # the square roots' other methods and backward have no counterpart for other powers
-        method = check_choice(method, POWER_METHODS, "method for p other than +-1/2")
-        backward = check_choice(backward, POWER_BACKWARDS, "backward for p other than +-1/2")
+    method = check_choice(method, METHODS, "method")
+    backward = check_choice(backward, BACKWARDS, "backward")
+    if power != 0.5:  # the square roots' other methods and backward have no counterpart for other powers
+        for value, allowed, what in (
+            (method, POWER_METHODS, "method"),
+            (backward, POWER_BACKWARDS, "backward"),
+        ):
+            if value not in allowed:
+                msg = (
+                    f"{what}={value!r} exists for the square roots (p = +-1/2) only; for other p "
+                    f"powm takes {what} {', '.join(map(repr, allowed))}"
+                )
+                raise ValueError(msg)
     q = power if inverse else 1.0 - power
     order = check_order(order)
     tol = check_tol(tol)
@@ -211,7 +218,7 @@ def resolve_options(
             warnings.warn(
                 f"tol={tol:g} is below what {A.dtype} can deliver; using tol={floor:g}",
                 AccuracyWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
             tol = floor
         if not ops.eager:
@@ -241,7 +248,7 @@ def resolve_options(
                     f"input (estimated condition number {hi / lo if lo > 0 else math.inf:.3g}); "
                     f"using order {MAX_ORDER[method]}, the result will be less accurate",
                     AccuracyWarning,
-                    stacklevel=4,
+                    stacklevel=5,
                 )
                 order = MAX_ORDER[method]
             # backward sign iterations: the smallest normalised eigenvalue of the coefficient
@@ -258,7 +265,7 @@ def resolve_options(
                 f"number {hi / lo if lo > 0 else math.inf:.3g}: the exact eigh result is accurate to "
                 f"about {_eigh_floor(eps, cond, inverse, power):.2g}); returning that",
                 AccuracyWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
     if method != "eigh" and order is None:
@@ -275,7 +282,13 @@ def resolve_options(
             f'backward="rational" differentiates the Padé approximant; it needs method="pade", not {method!r}'
         )
         raise ValueError(msg)
-    product = method == "pade" and hermitian and scaling == "mean" and int(order) <= PRODUCT_MAX_ORDER
+    product = (
+        method == "pade"
+        and hermitian
+        and scaling == "mean"
+        and int(order) <= PRODUCT_MAX_ORDER
+        and q <= PRODUCT_MAX_Q
+    )
     return Options(
         inverse=inverse,
         method=method,
@@ -339,7 +352,7 @@ def _auto_method(
         f"method='auto' cannot reach tol={tol:g} for this input (estimated condition number "
         f"{cond / COND_SAFETY:.3g}); using {best!r}, accurate to about {floor:.2g}",
         AccuracyWarning,
-        stacklevel=5,
+        stacklevel=6,
     )
     return best
 

@@ -165,7 +165,9 @@ def _eigh(A: Array, ops: Ops) -> tuple[Array, Array]:
     return clip_eigenvalues(w, ops.xp), V
 
 
-def daleckii_krein(T: Array, w: Array, V: Array, p: float, ops: Ops) -> Array:
+def daleckii_krein(
+    T: Array, w: Array | None, V: Array, p: float, ops: Ops, *, roots: Array | None = None
+) -> Array:
     """Apply the (self-adjoint) Fréchet derivative of ``A^p`` in the eigenbasis.
 
     ``w >= 0`` are the eigenvalues of ``A`` and ``V`` its eigenvectors. The
@@ -175,17 +177,19 @@ def daleckii_krein(T: Array, w: Array, V: Array, p: float, ops: Ops) -> Array:
     for ``p = +-1/2`` the closed forms ``1 / (sqrt(w_i) + sqrt(w_j))`` and
     ``-1 / (sqrt(w_i w_j) (sqrt(w_i) + sqrt(w_j)))``. Finite at repeated
     eigenvalues; infinite where ``w_i = w_j = 0`` (``A^p`` is not differentiable there).
+    For ``p = +-1/2``, ``roots`` (the square roots of ``w``) may be given instead of ``w``:
+    squaring them could overflow or underflow.
     """
     xp = ops.xp
-    wi, wj = w[..., :, None], w[..., None, :]
     if p == 0.5:
-        r = xp.sqrt(w)
+        r = xp.sqrt(w) if roots is None else roots
         D = 1 / (r[..., :, None] + r[..., None, :])
     elif p == -0.5:
-        r = xp.sqrt(w)
+        r = xp.sqrt(w) if roots is None else roots
         ri, rj = r[..., :, None], r[..., None, :]
         D = -1 / (ri * rj * (ri + rj))
     else:
+        wi, wj = w[..., :, None], w[..., None, :]
         big = xp.maximum(wi, wj)
         one = xp.ones_like(big)
         ratio = xp.minimum(wi, wj) / xp.where(big > 0, big, one)  # in [0, 1]

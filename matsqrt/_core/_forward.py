@@ -69,6 +69,11 @@ PRODUCT_BOUND = {"single": 8.0, "double": 64.0}
 #: above it the rounding of Q(A_n) grows fast (measured at cond 50, float64: the gradient
 #: differs from the partial fractions' by 1e5 eps at order 6, 1e7 eps at order 7)
 PRODUCT_MAX_ORDER = 5
+#: ... and for powers whose approximant is of x^(-q) with q at most this (p in [-0.85, 0) or
+#: p >= 0.15): nearer q = 1 the spectrum bound falls towards 1 and the extra scaling moves the
+#: spectrum off the expansion point (measured, float32, cond 100: p = 0.05 2.1e-3 against the
+#: fractions' 7.0e-4, p = -0.9 6.4e-3 against 3.7e-3; p = 0.15 and -0.85 within 1.2x)
+PRODUCT_MAX_Q = 0.85
 
 
 def forward(A: Array, opt: Options, ops: Ops) -> tuple[Array, Any]:
