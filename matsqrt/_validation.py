@@ -9,7 +9,7 @@ from typing import Any
 from ._compat import array_namespace, device
 from ._core import Ops, Options, estimate_spectrum
 from ._core._forward import PRODUCT_MAX_ORDER, PRODUCT_MAX_Q
-from ._core._options import BACKWARDS, METHODS
+from ._core._options import BACKWARDS, METHODS, stieltjes_q
 from ._core._orders import MAX_ORDER, order_for, sign_iters_for
 
 __all__ = [
@@ -187,7 +187,7 @@ def resolve_options(
                     f"powm takes {what} {', '.join(map(repr, allowed))}"
                 )
                 raise ValueError(msg)
-    q = power if inverse else 1.0 - power
+    q = stieltjes_q(power, inverse)
     order = check_order(order)
     tol = check_tol(tol)
     if not hermitian and method == "eigh":
@@ -334,7 +334,7 @@ def _auto_method(
     if not hermitian:
         return "pade"
     limit = AUTO_PADE_MAX_ORDER["accelerator" if accelerator else "cpu"]
-    m = order_for("pade", tol, 1.0, cond, power if inverse else 1.0 - power)
+    m = order_for("pade", tol, 1.0, cond, stieltjes_q(power, inverse))
     pade_floor = _pade_floor(eps, cond, inverse, power)
     eigh_floor = _eigh_floor(eps, cond, inverse, power)
     pade_ok = m <= limit and pade_floor <= tol

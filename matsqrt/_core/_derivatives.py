@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._forward import clip_eigenvalues, plain_if_one, product_form
+from ._forward import clip_eigenvalues, plain_if_one, product_form, scalar_power
 from ._ops import Ops
 from ._options import Options
 from ._sign import sign_sylvester
@@ -92,10 +92,8 @@ def _rational(T: Array, res: Any, opt: Options, ops: Ops, *, adjoint: bool) -> A
     RTR = R @ T[None, ...] @ R
     # out = s^p F(A / s): the derivative carries s^(p - 1)
     if opt.inverse:
-        scale = s * xp.sqrt(s) if opt.power == 0.5 else s ** (1 + opt.power)
-        return -xp.sum(a * RTR, axis=0) / scale
-    scale = xp.sqrt(s) if opt.power == 0.5 else s ** (1 - opt.power)
-    return (c * T + xp.sum((a * d) * RTR, axis=0)) / scale
+        return -xp.sum(a * RTR, axis=0) / scalar_power(s, 1 + opt.power, xp)
+    return (c * T + xp.sum((a * d) * RTR, axis=0)) / scalar_power(s, 1 - opt.power, xp)
 
 
 def _rational_product(T: Array, res: Any, opt: Options, ops: Ops) -> Array:
@@ -105,7 +103,7 @@ def _rational_product(T: Array, res: Any, opt: Options, ops: Ops) -> Array:
     # released as soon as they are dead, for the adapter to reuse their memory.
     An, Bp, Bq, Qi, Yi, *pows, t, s = res
     t = plain_if_one(t, ops)
-    (pe, qe, po, qo), _ = product_form(opt, ops, True)
+    (pe, qe, po, qo), _ = product_form(opt, ops, An.dtype)  # the forward's coefficients
     mm = ops.matmul
     s_n = s / t  # the normalisation of A_n = A / s_n
     w = 1 / (t * t)
@@ -134,7 +132,7 @@ def _rational_product(T: Array, res: Any, opt: Options, ops: Ops) -> Array:
     dYi = mm(Qi, W)
     ops.release(W)
     # out = s^p F(A / s) (s includes t): the tangent is s^p dF
-    sp = ops.xp.sqrt(s) if opt.power == 0.5 else s**opt.power
+    sp = scalar_power(s, opt.power, ops.xp)
     if opt.inverse:
         return ops.hermitian_part(dYi, 1 / sp)
     # d(X r(X)) = (E Yi + A_n dYi) / t

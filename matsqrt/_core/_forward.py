@@ -56,6 +56,7 @@ __all__ = [
     "pade_product_parts",
     "plain_if_one",
     "product_form",
+    "scalar_power",
     "scale_of",
 ]
 
@@ -103,7 +104,7 @@ def forward(A: Array, opt: Options, ops: Ops) -> tuple[Array, Any]:
     else:  # pragma: no cover - validated earlier
         msg = f"unknown method {opt.method!r}"
         raise ValueError(msg)
-    rs = ops.xp.sqrt(s) if opt.power == 0.5 else s**opt.power
+    rs = scalar_power(s, opt.power, ops.xp)
     scale = 1 / rs if opt.inverse else rs * factor
     if zero and not opt.inverse:
         scale = scale * nonzero
@@ -111,6 +112,15 @@ def forward(A: Array, opt: Options, ops: Ops) -> tuple[Array, Any]:
     if zero and opt.inverse:
         out = ops.xp.where(nonzero > 0, out, ops.xp.full_like(out, math.inf))
     return out, res
+
+
+def scalar_power(s: Array, e: float, xp: Any) -> Array:
+    """``s^e`` for the normalising scalars; the square roots' exponents 1/2 and 3/2 by ``sqrt``."""
+    if e == 0.5:
+        return xp.sqrt(s)
+    if e == 1.5:
+        return s * xp.sqrt(s)
+    return s**e
 
 
 def scale_of(A: Array, scaling: str, ops: Ops, hermitian: bool = True) -> Array:
@@ -216,7 +226,7 @@ def _pade_product(An: Array, opt: Options, ops: Ops) -> tuple[Array, tuple[Array
     for the root.
     """
     xp = ops.xp
-    (pe, qe, po, qo), bound = product_form(opt, ops, xp.finfo(An.dtype).eps < 1e-10)
+    (pe, qe, po, qo), bound = product_form(opt, ops, An.dtype)
     k = len(pe) - 1
     U = An @ An
     pows = [U, U @ U] if k == 2 else [U]
@@ -259,14 +269,14 @@ def pade_product_parts(m: int) -> tuple[tuple[float, ...], ...]:
     return split_even_odd(*pade_polynomials(m), m)
 
 
-def product_form(opt: Options, ops: Ops, double: bool) -> tuple[tuple[tuple[float, ...], ...], float]:
-    """``((P_e, Q_e, P_o, Q_o), bound)`` of the product form for ``opt`` (any power).
+def product_form(opt: Options, ops: Ops, dtype: Any) -> tuple[tuple[tuple[float, ...], ...], float]:
+    """``((P_e, Q_e, P_o, Q_o), bound)`` of the product form for ``opt`` (any power) in ``dtype``.
 
     Other powers than the square roots: :func:`._coefficients.product_coefficients`
     (the polynomials of ``r_m = P / Q`` from its partial fractions, and the spectrum
     bound with ``cond Q(A_n)`` bounded as for the square root).
     """
-    bound = PRODUCT_BOUND["double" if double else "single"]
+    bound = PRODUCT_BOUND["double" if ops.xp.finfo(dtype).eps < 1e-10 else "single"]
     if opt.q == 0.5:
         return pade_product_parts(opt.order), bound
     return ops.coefficients("product", opt.order, opt.q, bound)

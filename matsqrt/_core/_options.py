@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BACKWARDS", "METHODS", "SCALINGS", "Options"]
+__all__ = ["BACKWARDS", "METHODS", "SCALINGS", "Options", "stieltjes_q"]
 
 METHODS = ("pade", "taylor", "newton_schulz", "eigh", "auto")
 BACKWARDS = ("auto", "rational", "lyapunov", "eigh")
 SCALINGS = ("frobenius", "mean", "estimate")
+
+
+def stieltjes_q(power: float, inverse: bool) -> float:
+    """``q`` with Padé approximating ``x^(-q)``: ``A^-q`` directly, ``A^(1-q) = A A^(-q)`` for positive powers."""
+    return power if inverse else 1.0 - power
 
 
 @dataclass(frozen=True)
@@ -59,5 +64,5 @@ class Options:
 
     @property
     def q(self) -> float:
-        """Padé approximates ``x^(-q)``: ``A^-q`` directly, ``A^(1-q) = A x^(-q)`` for positive powers."""
-        return self.power if self.inverse else 1.0 - self.power
+        """Padé approximates ``x^(-q)`` (:func:`stieltjes_q`)."""
+        return stieltjes_q(self.power, self.inverse)
