@@ -454,7 +454,8 @@ def sqrtm_and_vjp(
     Returns
     -------
     Y : array of shape (..., n, n)
-        The square root, as :func:`sqrtm` returns it.
+        The square root :func:`sqrtm` returns, to rounding (with Padé, ``sqrtm`` solves
+        with the approximant's denominator; here it is inverted, for the backward).
     vjp : callable
         ``vjp(G)`` with ``G = dL/dY`` of ``Y``'s shape returns ``dL/dA``. It may be
         called any number of times.
@@ -515,7 +516,9 @@ def invsqrtm_and_vjp(
     Returns
     -------
     Z : array of shape (..., n, n)
-        The inverse square root, as :func:`invsqrtm` returns it.
+        The inverse square root :func:`invsqrtm` returns, to rounding (with Padé,
+        ``invsqrtm`` solves with the approximant's denominator; here it is inverted, for
+        the backward).
     vjp : callable
         ``vjp(G)`` with ``G = dL/dZ`` returns ``dL/dA``.
 

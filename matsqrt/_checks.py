@@ -73,9 +73,9 @@ def bad_masks(A: Array, ops: Ops, *, inverse: bool, hermitian: bool) -> dict[str
     masks: dict[str, Array] = {}
     if finite is not None:
         masks["nonfinite"] = ~finite
-    amax = xp.max(xp.abs(A0), axis=(-2, -1))
+    amax = ops.max_abs(A0)
     if hermitian:
-        asym = xp.max(xp.abs(A0 - ops.mH(A0)), axis=(-2, -1)) > tau * amax
+        asym = ops.asymmetry(A0) > tau * amax
         masks["asymmetric"] = asym
         # the factorisation reads one triangle: an asymmetric matrix is reported as such only
         M = A0 if ops.known(xp.any(asym)) is False else xp.where(asym[..., None, None], eye, A0)

@@ -238,7 +238,9 @@ def test_root_and_vjp_match_autodiff(inverse, kw):
         (matsqrt.invsqrtm, matsqrt.invsqrtm_and_vjp) if inverse else (matsqrt.sqrtm, matsqrt.sqrtm_and_vjp)
     )
     Y, vjp = both(A, **kw)
-    np.testing.assert_allclose(Y, fn(A, **kw), rtol=1e-13, atol=1e-15)
+    # the same root to rounding: the default's sqrtm solves with Q(X), sqrtm_and_vjp multiplies
+    # by the inverse its backward reuses (a difference of order cond(Q(X)) eps, cond(A) = 50)
+    assert rel_error(Y, fn(A, **kw)) <= 1e3 * np.finfo(A.dtype).eps * 50**0.5
     At = torch.tensor(A, requires_grad=True)
     (fn(At, **kw) * torch.tensor(G)).sum().backward()
     g = vjp(G)

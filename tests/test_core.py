@@ -802,3 +802,105 @@ def test_numpy_in_place_sums_equal_the_standard_ones(dtype):
     from matsqrt.backends import adapter_for
 
     assert type(adapter_for(xp, M[0]).ops) is NumpyOps
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex64", "complex128"])
+def test_numpy_ops_reductions_and_checks_equal_the_standard_ones(dtype, monkeypatch):
+    """NumpyOps' norms, max|a - b| and Cholesky test (LAPACK in the input's precision, NaN
+    per failed matrix) agree with the generic Ops, also where NumPy's private LAPACK
+    module is missing, and at scales where a plain sum of squares over- or underflows."""
+    import array_api_compat.numpy as xp
+
+    import matsqrt.backends._numpy as numpy_backend
+    from matsqrt._core import Ops
+    from matsqrt.backends._numpy import NumpyOps
+
+    A = random_spd((5, 6), 10.0, dtype=dtype, seed=1)
+    A[1] = -A[1]  # indefinite
+    A[3, 0, 0] = 0.0  # not definite once its first row is gone ...
+    A[3, 0, 1:] = A[3, 1:, 0] = 0.0  # ... singular, semidefinite
+    ref, new = Ops(xp), NumpyOps(xp)
+    rtol = 50 * np.finfo(dtype).eps
+    fails = ref.cholesky_fails(A)
+    assert fails.tolist() == [False, True, False, True, False]
+    for lapack in (numpy_backend._umath_linalg, None):
+        monkeypatch.setattr(numpy_backend, "_umath_linalg", lapack)
+        np.testing.assert_array_equal(new.cholesky_fails(A), fails)
+    np.testing.assert_array_equal(new.max_abs(A), ref.max_abs(A))
+    np.testing.assert_array_equal(new.max_abs(-A), ref.max_abs(A))
+    np.testing.assert_array_equal(new.asymmetry(A), 0)
+    N = (A + np.random.default_rng(3).standard_normal(A.shape)).astype(dtype)
+    assert np.all(ref.asymmetry(N) > 0)
+    np.testing.assert_array_equal(new.asymmetry(N), ref.asymmetry(N))
+    for scale in (1.0, 1e-30, 1e30, 1e-300, 1e300):
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            S = (A * scale).astype(dtype)  # beyond the dtype's range: inf / 0 entries
+            np.testing.assert_allclose(new.fro_safe(S), ref.fro_safe(S), rtol=rtol)
+            np.testing.assert_allclose(new.fro(S), ref.fro(S), rtol=rtol)
+
+
+def test_numpy_ops_release_reuses_memory_without_clobbering():
+    """Released arrays are reused as outputs; arrays still in use (operands) never are."""
+    import array_api_compat.numpy as xp
+
+    from matsqrt.backends._numpy import NumpyOps
+
+    ops = NumpyOps(xp)
+    rng = np.random.default_rng(0)
+    a, b, dead = (rng.standard_normal((2, 3, 3)) for _ in range(3))
+    expect = a @ b
+    ops.release(dead, a[0], a.T)  # views are never taken
+    assert len(ops._free) == 1
+    p = ops.matmul(a, b)
+    assert p is dead
+    np.testing.assert_array_equal(p, expect)
+    ops.release(p)
+    s = ops.lincomb([2.0, 3.0], [a, p], 1.0)  # the operand p is not its own output
+    np.testing.assert_allclose(s, 2 * a + 3 * expect + np.eye(3))
+
+
+@pytest.mark.parametrize("inverse", [False, True])
+@pytest.mark.parametrize("power", [0.5, 0.25])
+def test_forward_without_residuals_equals_forward_with_them(xp, inverse, power):
+    """No backward to follow (the generic adapter, JAX's primal): the product form solves with
+    Q(X) instead of inverting it, and releases its intermediates. Same result to rounding."""
+    from matsqrt._api import resolve_options
+    from matsqrt._core import forward
+    from matsqrt.backends import adapter_for
+
+    if xp.__name__.endswith("dask.array"):
+        pytest.skip("Dask runs the core block by block (each block through NumPy's adapter)")
+    for n in (8, 200):  # 200: torch's batched LU bug would apply to a solve by LU
+        A = to_xp(xp, random_spd((3, n), 100.0, dtype=np.float64, seed=0))
+        ops = adapter_for(xp, A).ops
+        opt = resolve_options(
+            A,
+            ops,
+            inverse=inverse,
+            method="pade",
+            order=None,
+            tol=None,
+            backward="auto",
+            hermitian=True,
+            power=power,
+        )
+        assert opt.pade_form == "product"
+        with_res, res = forward(A, opt, adapter_for(xp, A).ops)
+        without, none = forward(A, opt, adapter_for(xp, A).ops, residuals=False)
+        assert res is not None and none is None
+        np.testing.assert_allclose(
+            to_np(without), to_np(with_res), rtol=0, atol=1e-12 * np.abs(to_np(with_res)).max()
+        )
+
+
+def test_solve_gives_nan_for_the_singular_matrices_only():
+    import array_api_compat.numpy as xp
+
+    from matsqrt._core import Ops
+
+    A = random_spd((3, 4), 10.0, seed=0)
+    A[1] = 0.0
+    B = np.ones((3, 4, 2))
+    X = Ops(xp).solve(A, B)
+    assert np.isnan(X[1]).all()
+    np.testing.assert_allclose(X[[0, 2]], np.linalg.solve(A[[0, 2]], B[[0, 2]]))

@@ -77,10 +77,15 @@ PRODUCT_MAX_ORDER = 5
 PRODUCT_MAX_Q = 0.85
 
 
-def forward(A: Array, opt: Options, ops: Ops) -> tuple[Array, Any]:
-    """Compute ``A^(+-1/2)`` by ``opt.method``; return ``(out, residuals)``."""
+def forward(A: Array, opt: Options, ops: Ops, residuals: bool = True) -> tuple[Array, Any]:
+    """Compute ``A^(+-1/2)`` by ``opt.method``; return ``(out, residuals)``.
+
+    ``residuals=False``: no backward will follow; the residuals returned are ``None``
+    and the product form solves with ``Q(X)`` instead of inverting it.
+    """
     if opt.method == "eigh":
-        return _eigh_root(A, opt, ops)
+        out, res = _eigh_root(A, opt, ops)
+        return out, (res if residuals else None)
     s0 = scale_of(A, opt.scaling, ops, opt.hermitian)
     # the zero matrix: normalise by 1 and rescale by 0 (its root is 0, its inverse root inf)
     zero = ops.known(ops.xp.all(s0 > 0)) is not True
@@ -89,9 +94,9 @@ def forward(A: Array, opt: Options, ops: Ops) -> tuple[Array, Any]:
     An = A / s
     factor = 1.0
     if opt.method == "pade" and opt.pade_form == "product":
-        out_n, mats, t = _pade_product(An, opt, ops)
+        out_n, mats, t = _pade_product(An, opt, ops, residuals)
         s = s * t  # the product form's extra scaling
-        res = (*mats, t, s)
+        res = (*mats, t, s) if residuals else None
         if not opt.inverse:
             factor = 1 / t  # out_n = A_n r(X) = t X r(X)
     elif opt.method == "pade":
@@ -111,7 +116,7 @@ def forward(A: Array, opt: Options, ops: Ops) -> tuple[Array, Any]:
     out = ops.hermitian_part(out_n, scale) if opt.hermitian else out_n * scale
     if zero and opt.inverse:
         out = ops.xp.where(nonzero > 0, out, ops.xp.full_like(out, math.inf))
-    return out, res
+    return out, (res if residuals else None)
 
 
 def scalar_power(s: Array, e: float, xp: Any) -> Array:
@@ -210,7 +215,9 @@ def _pade(An: Array, opt: Options, ops: Ops) -> tuple[Array, Array]:
     return out, R
 
 
-def _pade_product(An: Array, opt: Options, ops: Ops) -> tuple[Array, tuple[Array, ...], Array]:
+def _pade_product(
+    An: Array, opt: Options, ops: Ops, residuals: bool = True
+) -> tuple[Array, tuple[Array, ...] | None, Array]:
     """Padé [m/m] as ``Q(X)^-1 P(X)`` with ``X = A_n / t``; Hermitian input.
 
     ``X`` is never formed: with ``U = A_n^2`` (and ``U^2`` from m = 4), the
@@ -223,7 +230,9 @@ def _pade_product(An: Array, opt: Options, ops: Ops) -> tuple[Array, tuple[Array
     Returns ``(out, (A_n, Bp, Bq, Qi, Yi, U[, U^2]), t)`` with ``Bp = P_o(X^2)``,
     ``Bq = Q_o(X^2)``, ``Qi = (t Q(X))^-1``, ``Yi = r_m(X)`` (what the backward
     reuses) and ``out = Yi`` for the inverse root, ``out = A_n Yi = t X r_m(X)``
-    for the root.
+    for the root. With ``residuals=False`` (no backward follows) ``Yi`` is solved
+    for (:meth:`Ops.hpd_solve`) instead of formed as ``Qi P``: one product less, and
+    the intermediates are released as soon as they are dead; the residuals are ``None``.
     """
     xp = ops.xp
     (pe, qe, po, qo), bound = product_form(opt, ops, An.dtype)
@@ -241,9 +250,17 @@ def _pade_product(An: Array, opt: Options, ops: Ops) -> tuple[Array, tuple[Array
         coeffs = [f * cj * wj if cj else 0.0 for cj, wj in zip(c[1:], w, strict=True)]
         return ops.lincomb(coeffs, pows, f * c[0])
 
-    Bp, Bq = even(po), even(qo)
+    Bp = even(po)
     P = ops.matmul(An, Bp, into=even(pe, tc))  # t P(X) = t P_e(X^2) + A_n P_o(X^2)
+    if not residuals:
+        ops.release(Bp)
+    Bq = even(qo)
     Q = ops.matmul(An, Bq, into=even(qe, tc))  # t Q(X)
+    if not residuals:  # no backward: solve with Q instead of inverting it (one product less)
+        ops.release(Bq, *pows)
+        Yi = ops.hpd_solve(Q, P)
+        ops.release(Q, P)
+        return (Yi if opt.inverse else ops.matmul(An, Yi)), None, t
     Qi = ops.hpd_inv(Q)
     ops.release(Q)
     Yi = ops.matmul(Qi, P)

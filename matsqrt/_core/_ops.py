@@ -75,6 +75,15 @@ class Ops:
         m = xp.where(m > 0, m, xp.ones_like(m))
         return m * self.fro(a / m)
 
+    def max_abs(self, a: Array) -> Array:
+        """``max |a_ij|`` over the last two axes, shape ``(...)``."""
+        xp = self.xp
+        return xp.max(xp.abs(a), axis=(-2, -1))
+
+    def asymmetry(self, a: Array) -> Array:
+        """``max |a - a^H|`` over the last two axes, shape ``(...)``."""
+        return self.max_abs(a - self.mH(a))
+
     def trace(self, a: Array) -> Array:
         """Trace over the last two axes, shape ``(..., 1, 1)``."""
         xp = self.xp
@@ -131,6 +140,19 @@ class Ops:
     def hpd_inv(self, a: Array) -> Array:
         """Inverse of a Hermitian positive definite matrix (batched)."""
         return self.inv(a)
+
+    def hpd_solve(self, a: Array, b: Array) -> Array:
+        """``a^-1 b`` for Hermitian positive definite ``a`` (batched); NaN where ``a`` is singular."""
+        return self.solve(a, b)
+
+    def solve(self, a: Array, b: Array) -> Array:
+        """``a^-1 b`` for general nonsingular ``a`` (batched); NaN where ``a`` is singular."""
+        try:
+            return self.xp.linalg.solve(a, b)
+        except Exception:
+            if not self.eager:
+                raise
+            return self.inv(a) @ b  # matrix by matrix, NaN for the singular ones
 
     def inv(self, a: Array) -> Array:
         """Inverse of a general nonsingular matrix (batched); NaN for the singular ones.

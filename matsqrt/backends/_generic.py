@@ -42,7 +42,7 @@ class GenericAdapter:
 
     def root(self, A: Array, opt: Options) -> Array:
         """``A^(+-1/2)`` with the library's autodiff where it has one."""
-        out, _ = forward(A, opt, self.ops)
+        out, _ = forward(A, opt, self.ops, residuals=False)
         return out
 
     def guarded_root(self, A: Array, opt: Options, checks: dict[str, bool]) -> Array:

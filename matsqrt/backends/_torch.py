@@ -148,6 +148,12 @@ class TorchOps(Ops):
         inv = Li.mH @ Li
         return torch.where(failed, torch.full_like(inv, float("nan")), inv) if mark else inv
 
+    def hpd_solve(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        # Cholesky, not LU (pytorch#181570); NaN where a factorisation fails, as in hpd_inv
+        L, info = torch.linalg.cholesky_ex(a)
+        x = torch.cholesky_solve(b, L)
+        return torch.where(info[..., None, None] > 0, torch.full_like(x, float("nan")), x)
+
     def cholesky_fails(self, a: torch.Tensor) -> torch.Tensor:
         return torch.linalg.cholesky_ex(a)[1] > 0
 
