@@ -7,6 +7,10 @@ as docs/_static/perf-<backend>.rst, which docs/performance.rst includes.
 
     python benchmarks/perf_tables.py --backend numpy,torch,jax [--repeats 9] [--write]
 
+``--forward``: the forward alone (what ``matsqrt.sqrtm(A)`` costs where no gradient is taken)
+at 256 x 32, 64 x 64, 8 x 256 and 1 x 1024 in float32 and float64, methods pade (the default,
+input checks included), published, eigh-root; ``--write`` stores docs/_static/forward-<backend>.rst.
+
 ``--power P`` (e.g. -0.25): the same for ``matsqrt.powm(A, P)`` at the shapes preconditioners
 see (16 x 128, 4 x 512, 1 x 2048), methods pade, pade+tol, eigh, newton (the coupled Newton
 iteration of Shampoo-type optimizers, forward only), eigh-root (and scipy's
@@ -23,6 +27,8 @@ import tempfile
 from pathlib import Path
 
 SHAPES = [(256, 32), (64, 64), (8, 256)]
+FORWARD_SHAPES = [(256, 32), (64, 64), (8, 256), (1, 1024)]
+FORWARD_METHODS = "pade,published,eigh-root"
 POWER_SHAPES = [(16, 128), (4, 512), (1, 2048)]
 POWER_METHODS = "pade,pade+tol,eigh,newton,eigh-root"
 METHODS = {"numpy": "pade,published,eigh-root,eigh,scipy"}
@@ -34,13 +40,19 @@ def _fmt(v: float | None, spec: str) -> str:
     return "—" if v is None else format(v, spec)
 
 
-def run(backend: str, repeats: int, power: float | None = None) -> tuple[list[dict], dict]:
+def run(
+    backend: str, repeats: int, power: float | None = None, forward: bool = False
+) -> tuple[list[dict], dict]:
     rows, machine = [], {}
+    shapes = FORWARD_SHAPES if forward else SHAPES if power is None else POWER_SHAPES
     with tempfile.TemporaryDirectory() as tmp:
-        for batch, n in SHAPES if power is None else POWER_SHAPES:
+        for batch, n in shapes:
             out = Path(tmp) / f"{batch}x{n}.json"
             cmd = [sys.executable, "-m", "matsqrt", "bench", "--backend", backend, "--n", str(n)]
-            if power is None:
+            if forward:
+                methods = FORWARD_METHODS
+                cmd += ["--dtype", "float32,float64"]
+            elif power is None:
                 methods = METHODS.get(backend, DEFAULT_METHODS)
             else:
                 methods = POWER_METHODS + (",scipy" if backend == "numpy" else "")
@@ -52,6 +64,41 @@ def run(backend: str, repeats: int, power: float | None = None) -> tuple[list[di
             rows += doc["results"]
             machine = doc["machine"]
     return rows, machine
+
+
+def forward_table(rows: list[dict], machine: dict, backend: str, repeats: int) -> str:
+    head = ["batch x n", "dtype", "method", "fwd (ms)", "spread", "/ published", "/ eigh-root", "matmuls"]
+    head += ["error of Y"]
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    lines += [("   * - " if i == 0 else "     - ") + h for i, h in enumerate(head)]
+    for r in sorted(rows, key=lambda r: (r["dtype"], -r["batch"])):
+        if r["fwd_ms"] is None:
+            continue
+        cells = [
+            f"{r['batch']} x {r['n']}",
+            r["dtype"],
+            r["method"],
+            _fmt(r["fwd_ms"], ".1f"),
+            _fmt(None if r["fwd_spread"] is None else 100 * r["fwd_spread"], ".0f") + "%",
+            _fmt(r["fwd_vs_published"], ".2f"),
+            _fmt(r["fwd_vs_eigh_root"], ".2f"),
+            _fmt(r["fwd_mm"], ".1f"),
+            _fmt(r["err_fwd"], ".1e"),
+        ]
+        lines += [("   * - " if i == 0 else "     - ") + c for i, c in enumerate(cells)]
+    return "\n".join(lines + _footer(machine, repeats, f"--backend {backend} --forward --repeats {repeats}"))
+
+
+def _footer(machine: dict, repeats: int, args: str) -> list[str]:
+    libs = ", ".join(f"{k} {machine[k]}" for k in ("numpy", "scipy", "torch", "jax") if k in machine)
+    threads = f", torch threads {machine['torch_threads']}" if "torch_threads" in machine else ""
+    return [
+        "",
+        f"({machine.get('processor', '?')}, {machine.get('cpu_count', '?')} CPUs{threads}; {libs}; "
+        f"{repeats} paired rounds per shape (fewer where a round takes seconds, at least 3). Command: "
+        f"``python benchmarks/perf_tables.py {args}``.)",
+        "",
+    ]
 
 
 def table(rows: list[dict], machine: dict, backend: str, repeats: int, power: float | None = None) -> str:
@@ -78,17 +125,8 @@ def table(rows: list[dict], machine: dict, backend: str, repeats: int, power: fl
             _fmt(r["err_grad"], ".1e"),
         ]
         lines += [("   * - " if i == 0 else "     - ") + c for i, c in enumerate(cells)]
-    libs = ", ".join(f"{k} {machine[k]}" for k in ("numpy", "scipy", "torch", "jax") if k in machine)
-    threads = f", torch threads {machine['torch_threads']}" if "torch_threads" in machine else ""
-    lines += [
-        "",
-        f"({machine.get('processor', '?')}, {machine.get('cpu_count', '?')} CPUs{threads}; {libs}; "
-        f"{repeats} paired rounds per shape (fewer where a round takes seconds, at least 3). Command: "
-        f"``python benchmarks/perf_tables.py --backend {backend} --repeats {repeats}"
-        f"{'' if published else f' --power={power:g}'}``.)",
-        "",
-    ]
-    return "\n".join(lines)
+    args = f"--backend {backend} --repeats {repeats}" + ("" if published else f" --power={power:g}")
+    return "\n".join(lines + _footer(machine, repeats, args))
 
 
 def main() -> None:
@@ -96,14 +134,19 @@ def main() -> None:
     parser.add_argument("--backend", default="numpy,torch,jax")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--power", type=float, default=None, help="benchmark powm(A, P) instead")
+    parser.add_argument("--forward", action="store_true", help="the forward alone, float32 and float64")
     parser.add_argument("--write", action="store_true", help="write docs/_static/perf-<backend>.rst")
     args = parser.parse_args()
     for backend in args.backend.split(","):
-        rows, machine = run(backend, args.repeats, args.power)
-        text = table(rows, machine, backend, args.repeats, args.power)
+        rows, machine = run(backend, args.repeats, args.power, args.forward)
+        if args.forward:
+            text = forward_table(rows, machine, backend, args.repeats)
+        else:
+            text = table(rows, machine, backend, args.repeats, args.power)
         print(f"{backend}\n{text}")
         if args.write:
-            name = f"perf-{backend}.rst" if args.power is None else f"powm-perf-{backend}.rst"
+            name = "forward" if args.forward else "perf" if args.power is None else "powm-perf"
+            name = f"{name}-{backend}.rst"
             (DOCS / name).write_text(text)
 
 
