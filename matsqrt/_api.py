@@ -560,8 +560,7 @@ def _root_and_vjp(
     if opt is None:  # size-0 dimensions
         zero = xp.astype(xp.zeros_like(A), out_dtype)
         return zero, lambda G: zero
-    ops = adapter.ops
-    out, res = forward(A, opt, ops)
+    out, res = forward(A, opt, adapter.ops)
     shape = tuple(out.shape)
 
     def pullback(G: Array) -> Array:
@@ -570,7 +569,8 @@ def _root_and_vjp(
             msg = f"G must have the shape of the root {shape}, got {tuple(G.shape)}"
             raise ValueError(msg)
         G = xp.astype(G, xp.result_type(out.dtype, G.dtype)) if G.dtype != out.dtype else G
-        return _gradient_in(vjp(G, A, out, res, opt, ops), out_dtype, xp)
+        # fresh ops per call: the intermediates an adapter reuses are not kept between calls
+        return _gradient_in(vjp(G, A, out, res, opt, adapter_for(xp, A).ops), out_dtype, xp)
 
     return (out if out.dtype == out_dtype else xp.astype(out, out_dtype)), pullback
 

@@ -246,7 +246,12 @@ def test_root_and_vjp_match_autodiff(inverse, kw):
     g = vjp(G)
     assert type(g) is np.ndarray and g.shape == A.shape
     np.testing.assert_allclose(g, At.grad.numpy(), rtol=1e-9, atol=1e-11)
-    np.testing.assert_array_equal(vjp(G), g)
+    kept = g.copy()
+    g2 = vjp(G)
+    np.testing.assert_array_equal(g2, kept)
+    # a second call reuses no memory of the first's result (nor of the root)
+    np.testing.assert_array_equal(g, kept)
+    assert not np.shares_memory(g, g2) and not np.shares_memory(g2, Y)
 
 
 def test_root_and_vjp_errors_and_empty():

@@ -34,6 +34,10 @@ Array = Any
 __all__ = ["NumpyOps"]
 
 
+def _writeable(a: Array) -> bool:
+    return getattr(a.flags, "writeable", True)  # CuPy's flags have no such attribute
+
+
 def _diagonal_view(a: Array) -> Array:
     """A writable view of the diagonals of a C-contiguous stack of square matrices."""
     n = a.shape[-1]
@@ -74,9 +78,7 @@ class NumpyOps(Ops):
     # -- memory: released intermediates are reused as outputs ----------------
     def release(self, *arrays: Array) -> None:
         self._free += [
-            a
-            for a in arrays
-            if a is not None and a.flags.c_contiguous and a.flags.owndata and a.flags.writeable
+            a for a in arrays if a is not None and a.flags.c_contiguous and a.flags.owndata and _writeable(a)
         ]
 
     def _buffer(self, shape: tuple[int, ...], dtype: Any, *avoid: Array) -> Array:
@@ -128,7 +130,7 @@ class NumpyOps(Ops):
             p *= alpha
         if into is None:
             return p
-        if into.shape == p.shape and into.dtype == p.dtype and into.flags.writeable:
+        if into.shape == p.shape and into.dtype == p.dtype and _writeable(into):
             into += p
             self.release(p)
             return into
