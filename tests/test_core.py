@@ -823,6 +823,7 @@ def test_numpy_ops_reductions_and_checks_equal_the_standard_ones(dtype, monkeypa
     rtol = 50 * np.finfo(dtype).eps
     fails = ref.cholesky_fails(A)
     assert fails.tolist() == [False, True, False, True, False]
+    assert numpy_backend._lapack_loop("cholesky_lo", A) is not None  # NumPy's loop, this precision
     for lapack in (numpy_backend._umath_linalg, None):
         monkeypatch.setattr(numpy_backend, "_umath_linalg", lapack)
         np.testing.assert_array_equal(new.cholesky_fails(A), fails)
@@ -832,9 +833,14 @@ def test_numpy_ops_reductions_and_checks_equal_the_standard_ones(dtype, monkeypa
     N = (A + np.random.default_rng(3).standard_normal(A.shape)).astype(dtype)
     assert np.all(ref.asymmetry(N) > 0)
     np.testing.assert_array_equal(new.asymmetry(N), ref.asymmetry(N))
-    for scale in (1.0, 1e-30, 1e30, 1e-300, 1e300):
+    fi = np.finfo(dtype)
+    for scale in (
+        1.0,
+        4 * float(fi.max) ** 0.5,
+        float(fi.smallest_normal) ** 0.5 / 4,
+    ):  # squares over/underflow
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-            S = (A * scale).astype(dtype)  # beyond the dtype's range: inf / 0 entries
+            S = (A * scale).astype(dtype)  # finite entries whose squares over- or underflow
             np.testing.assert_allclose(new.fro_safe(S), ref.fro_safe(S), rtol=rtol)
             np.testing.assert_allclose(new.fro(S), ref.fro(S), rtol=rtol)
 
@@ -847,16 +853,22 @@ def test_numpy_ops_release_reuses_memory_without_clobbering():
 
     ops = NumpyOps(xp)
     rng = np.random.default_rng(0)
-    a, b, dead = (rng.standard_normal((2, 3, 3)) for _ in range(3))
+    a, b, c, dead = (rng.standard_normal((2, 3, 3)) for _ in range(4))
     expect = a @ b
-    ops.release(dead, a[0], a.T)  # views are never taken
+    ops.release(dead, a[0], a.T, dead)  # views are never taken, nor the same array twice
     assert len(ops._free) == 1
     p = ops.matmul(a, b)
     assert p is dead
     np.testing.assert_array_equal(p, expect)
-    ops.release(p)
-    s = ops.lincomb([2.0, 3.0], [a, p], 1.0)  # the operand p is not its own output
-    np.testing.assert_allclose(s, 2 * a + 3 * expect + np.eye(3))
+    q = ops.matmul(b, a)  # nothing left to reuse: a new array
+    assert q is not p and not np.shares_memory(q, p)
+    ops.release(c)
+    s = ops.lincomb([2.0, 3.0], [c, p], 1.0)  # the released c is an operand: not the output
+    assert s is not c
+    np.testing.assert_allclose(s, 2 * c + 3 * expect + np.eye(3))
+    # a batch of no matrices
+    empty = np.zeros((0, 3, 3))
+    assert ops.fro(empty).shape == ops.fro_safe(empty).shape == (0, 1, 1)
 
 
 @pytest.mark.parametrize("inverse", [False, True])
