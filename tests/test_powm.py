@@ -374,9 +374,9 @@ def test_product_form_is_the_same_approximant(p):
 
     A = random_spd((3, 16), 30.0, seed=11)
     G = np.random.default_rng(3).standard_normal(A.shape)
-    out = {}
-    for form in ("product", "fractions"):
-        opt = Options(
+
+    def options(form: str) -> Options:
+        return Options(
             inverse=p < 0,
             method="pade",
             order=5,
@@ -387,29 +387,21 @@ def test_product_form_is_the_same_approximant(p):
             pade_form=form,
             power=abs(p),
         )
+
+    out = {}
+    for form in ("product", "fractions"):
         ops = NumpyOps(xp)
-        Y, res = forward(A, opt, ops)
-        out[form] = (Y, vjp(G, A, Y, res, opt, ops))
+        Y, res = forward(A, options(form), ops)
+        out[form] = (Y, vjp(G, A, Y, res, options(form), ops))
     assert rel_error(out["product"][0], out["fractions"][0]) <= 1e-12
     assert rel_error(out["product"][1], out["fractions"][1]) <= 1e-10  # cond Q(X) ~ 1e3 here
     # the default for q <= PRODUCT_MAX_Q; nearer q = 1 the partial fractions (more accurate there)
     from matsqrt._core._forward import PRODUCT_MAX_Q
 
     q = -p if p < 0 else 1 - p
-    default = "product" if q <= PRODUCT_MAX_Q else "fractions"
-    opt = Options(
-        inverse=p < 0,
-        method="pade",
-        order=5,
-        backward="rational",
-        bwd_iters=None,
-        hermitian=True,
-        scaling="mean",
-        pade_form=default,
-        power=abs(p),
-    )
+    default = options("product" if q <= PRODUCT_MAX_Q else "fractions")
     # (powm has no backward to follow: the forward without residuals, which solves with Q(X))
-    assert rel_error(forward(A, opt, NumpyOps(xp), residuals=False)[0], matsqrt.powm(A, p)) == 0
+    assert rel_error(forward(A, default, NumpyOps(xp), residuals=False)[0], matsqrt.powm(A, p)) == 0
 
 
 # -- properties ---------------------------------------------------------------------
