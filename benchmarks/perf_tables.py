@@ -71,11 +71,16 @@ def run(
     return rows, machine
 
 
+def _row(cells: list[str]) -> list[str]:
+    """One row of an RST list-table."""
+    return [("   * - " if i == 0 else "     - ") + c for i, c in enumerate(cells)]
+
+
 def forward_table(rows: list[dict], machine: dict, backend: str, repeats: int) -> str:
     head = ["batch x n", "dtype", "method", "fwd (ms)", "spread", "/ published", "/ eigh-root", "matmuls"]
     head += ["error of Y"]
     lines = [".. list-table::", "   :header-rows: 1", ""]
-    lines += [("   * - " if i == 0 else "     - ") + h for i, h in enumerate(head)]
+    lines += _row(head)
     for r in sorted(rows, key=lambda r: (r["dtype"], -r["batch"])):
         if r["fwd_ms"] is None:
             continue
@@ -90,7 +95,7 @@ def forward_table(rows: list[dict], machine: dict, backend: str, repeats: int) -
             _fmt(r["fwd_mm"], ".1f"),
             _fmt(r["err_fwd"], ".1e"),
         ]
-        lines += [("   * - " if i == 0 else "     - ") + c for i, c in enumerate(cells)]
+        lines += _row(cells)
     return "\n".join(lines + _footer(machine, repeats, f"--backend {backend} --forward --repeats {repeats}"))
 
 
@@ -112,7 +117,7 @@ def table(rows: list[dict], machine: dict, backend: str, repeats: int, power: fl
     head += ["/ published", "/ eigh-root"] if published else ["/ eigh-root"]
     head += ["matmuls", "error of Y", "error of dL/dA"]
     lines = [".. list-table::", "   :header-rows: 1", ""]
-    lines += [("   * - " if i == 0 else "     - ") + h for i, h in enumerate(head)]
+    lines += _row(head)
     for r in rows:
         if r["error"] and r["err_fwd"] is None:
             continue
@@ -129,7 +134,7 @@ def table(rows: list[dict], machine: dict, backend: str, repeats: int, power: fl
             _fmt(r["err_fwd"], ".1e"),
             _fmt(r["err_grad"], ".1e"),
         ]
-        lines += [("   * - " if i == 0 else "     - ") + c for i, c in enumerate(cells)]
+        lines += _row(cells)
     args = f"--backend {backend} --repeats {repeats}" + ("" if published else f" --power={power:g}")
     return "\n".join(lines + _footer(machine, repeats, args))
 
