@@ -58,6 +58,9 @@ import math
 from decimal import Decimal, localcontext
 from functools import cache
 
+from ._zolotarev import plan as zolotarev_plan
+from ._zolotarev import zolotarev
+
 __all__ = [
     "COEFFICIENTS",
     "fraction_error",
@@ -289,4 +292,9 @@ def taylor_coefficients(degree: int, power: float) -> tuple[float, ...]:
 
 
 #: what :meth:`matsqrt._core.Ops.coefficients` serves, by name
-COEFFICIENTS = {"fractions": pade_partial_fractions, "product": product_coefficients}
+COEFFICIENTS = {
+    "fractions": pade_partial_fractions,
+    "product": product_coefficients,
+    "zolotarev": zolotarev,
+    "zolotarev_plan": zolotarev_plan,
+}

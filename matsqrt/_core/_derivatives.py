@@ -43,6 +43,7 @@ from ._forward import clip_eigenvalues, plain_if_one, product_form, scalar_power
 from ._ops import Ops
 from ._options import Options
 from ._sign import sign_sylvester
+from ._zolotarev import zolotarev_tangent
 
 Array = Any
 
@@ -72,6 +73,8 @@ def _derivative(T: Array, A: Array, out: Array, res: Any, opt: Options, ops: Ops
         return _rational_product(T, res, opt, ops)  # takes T's Hermitian part itself
     if opt.hermitian:
         T = ops.hermitian_part(T)
+    if opt.backward == "rational" and opt.method == "zolotarev":
+        return zolotarev_tangent(T, res, opt, ops)  # self-adjoint (Hermitian input)
     if opt.backward == "rational":
         return _rational(T, res, opt, ops, adjoint=adjoint)
     if opt.backward == "eigh":  # self-adjoint: the same map both ways

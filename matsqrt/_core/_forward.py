@@ -46,6 +46,8 @@ from typing import Any
 from ._coefficients import pade_polynomials, split_even_odd, taylor_coefficients
 from ._ops import Ops
 from ._options import Options
+from ._spectrum import estimate_spectrum
+from ._zolotarev import zolotarev_root
 
 Array = Any
 
@@ -60,8 +62,6 @@ __all__ = [
     "scale_of",
 ]
 
-#: power iterations behind ``scaling="estimate"``
-POWER_ITERS = 12
 #: the product form scales the spectrum of ``A_n`` below this bound (single, double
 #: precision): cond Q(A_n) <= Q(bound), about 1.3e6 and 1.5e10 for m = 5. Measured on
 #: spiked covariances (rank one + small ridge): 16 lets float32 Cholesky of Q fail.
@@ -86,6 +86,8 @@ def forward(A: Array, opt: Options, ops: Ops, residuals: bool = True) -> tuple[A
     if opt.method == "eigh":
         out, res = _eigh_root(A, opt, ops)
         return out, (res if residuals else None)
+    if opt.method == "zolotarev":
+        return zolotarev_root(A, opt, ops, residuals)
     s0 = scale_of(A, opt.scaling, ops, opt.hermitian)
     # the zero matrix: normalise by 1 and rescale by 0 (its root is 0, its inverse root inf)
     zero = ops.known(ops.xp.all(s0 > 0)) is not True
@@ -149,45 +151,6 @@ def scale_of(A: Array, scaling: str, ops: Ops, hermitian: bool = True) -> Array:
         msg = f"unknown scaling {scaling!r}"
         raise ValueError(msg)
     return xp.real(s) if xp.isdtype(s.dtype, "complex floating") else s
-
-
-def estimate_spectrum(A: Array, ops: Ops, hermitian: bool = True) -> tuple[Array, Array]:
-    """Estimates ``(l_min, l_max)`` of each Hermitian positive definite ``A``.
-
-    Power iteration on ``A`` and on ``A^-1`` from a fixed, deterministic start
-    vector (not the all-ones vector, which centred covariances annihilate).
-    For non-Hermitian input the same numbers estimate the extreme moduli.
-    The results are Rayleigh quotients: ``l_max`` from below and ``l_min`` from
-    above, typically within a few per cent. Shape ``(..., 1, 1)``.
-    """
-    xp = ops.xp
-    n = A.shape[-1]
-    # power iterations on A / max|A|: no overflow or underflow at any scale
-    m = xp.max(xp.abs(A), axis=(-2, -1), keepdims=True)
-    m = xp.where(m > 0, m, xp.ones_like(m))
-    m = xp.real(m) if xp.isdtype(m.dtype, "complex floating") else m
-    A = A / m
-    idx = xp.astype(
-        ops.constants(tuple(range(1, n + 1)), A, 0), A.dtype
-    )  # small integers: exact in any dtype
-    v0 = (xp.sin(idx * 1.6180339887498949) + 1.5)[:, None]
-    # a (numerically) singular matrix gives lo = 0 (NaN or Inf from its inverse)
-    Ainv = ops.hpd_inv(A) if hermitian else ops.inv(A)
-    hi = _rayleigh_power(A, v0, ops)
-    lo = 1 / _rayleigh_power(Ainv, v0, ops)
-    lo = xp.where(xp.isfinite(lo) & (lo > 0), lo, xp.zeros_like(lo))
-    return lo * m, hi * m
-
-
-def _rayleigh_power(M: Array, v0: Array, ops: Ops) -> Array:
-    xp = ops.xp
-    v = v0  # (n, 1): the first product broadcasts it, with M's batch sharding (JAX)
-    for _ in range(POWER_ITERS):
-        w = M @ v
-        v = w / xp.where(ops.fro(w) > 0, ops.fro(w), xp.ones_like(ops.fro(w)))
-    num = ops.mH(v) @ (M @ v)
-    val = xp.real(num) if xp.isdtype(num.dtype, "complex floating") else num
-    return xp.abs(val)
 
 
 def _pade(An: Array, opt: Options, ops: Ops) -> tuple[Array, Array]:

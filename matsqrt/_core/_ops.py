@@ -215,6 +215,10 @@ class Ops:
         """
         return bool(flag) if self.eager and self.host else None
 
+    def read(self, a: Array) -> float:
+        """The value of a 0-d real array as a Python float (eager arrays only; a host sync on a device)."""
+        return float(a)
+
     def all_finite(self, a: Array) -> bool | None:
         """``True``/``False``, or ``None`` where values cannot be inspected."""
         if not self.eager:

@@ -4,11 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BACKWARDS", "METHODS", "SCALINGS", "Options", "stieltjes_q"]
+__all__ = ["BACKWARDS", "METHODS", "SCALINGS", "AccuracyWarning", "Options", "stieltjes_q", "warn_accuracy"]
 
-METHODS = ("pade", "taylor", "newton_schulz", "eigh", "auto")
+METHODS = ("pade", "zolotarev", "taylor", "newton_schulz", "eigh", "auto")
 BACKWARDS = ("auto", "rational", "lyapunov", "eigh")
 SCALINGS = ("frobenius", "mean", "estimate")
+
+
+class AccuracyWarning(RuntimeWarning):
+    """A requested ``tol`` cannot be reached, or the default approximation is predicted to be far off."""
+
+
+def warn_accuracy(msg: str) -> None:
+    """Issue an :class:`AccuracyWarning` attributed to the first caller outside matsqrt and the array libraries."""
+    import sys
+    import warnings
+
+    skip = ("matsqrt", "torch", "jax", "jaxlib", "dask", "array_api_compat", "functools", "contextlib")
+    level, frame = 2, sys._getframe(1)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name.split(".")[0] not in skip:
+            break
+        frame, level = frame.f_back, level + 1
+    warnings.warn(msg, AccuracyWarning, stacklevel=level)
 
 
 def stieltjes_q(power: float, inverse: bool) -> float:
@@ -25,7 +44,7 @@ class Options:
     inverse : bool
         ``False`` for ``A^(1/2)``, ``True`` for ``A^(-1/2)`` (generally: the sign of the exponent).
     method : str
-        One of ``"pade"``, ``"taylor"``, ``"newton_schulz"``, ``"eigh"`` (resolved).
+        One of ``"pade"``, ``"zolotarev"``, ``"taylor"``, ``"newton_schulz"``, ``"eigh"`` (resolved).
     order : int
         Padé order m ([m/m]), Taylor degree, or Newton–Schulz iterations.
     backward : str
@@ -41,6 +60,9 @@ class Options:
         How ``method="pade"`` evaluates the approximant: ``"fractions"`` (m
         shifted inverses, accurate at any order) or ``"product"`` (one inverse
         of ``Q(A_n)``, low orders of Hermitian input; see ``_forward``).
+    tol : float or None
+        ``method="zolotarev"``: the relative accuracy the iteration certifies (eager) or plans
+        for (traced).
     power : float
         The exponent's magnitude ``|p|`` in ``(0, 1)``: the result is ``A^power``, or
         ``A^(-power)`` with ``inverse``. ``0.5`` for the square roots, which alone have
@@ -56,6 +78,7 @@ class Options:
     scaling: str
     pade_form: str = "fractions"
     power: float = 0.5
+    tol: float | None = None
 
     @property
     def exponent(self) -> float:

@@ -73,6 +73,9 @@ class JaxOps(Ops):
         w, V = jnp.linalg.eigh(a)
         return w, V
 
+    def read(self, a: Any) -> float:
+        return float(_concrete(a))  # also the tracers of jax.jvp / jax.grad outside jit
+
 
 def _eye_as(a: jax.Array) -> jax.Array:
     """The identity broadcast to ``a``'s shape *and sharding*.

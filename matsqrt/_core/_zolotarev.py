@@ -1,0 +1,336 @@
+"""Zolotarev's best rational approximants of ``x^(-1/2)``, composed and certified.
+
+The approximant
+---------------
+On ``[k^2, 1]`` the best relative approximant of ``x^(-1/2)`` of type ``(m, m)``
+(Zolotarev 1877; it is the odd best approximant ``x r(x^2)`` of the sign function,
+Nakatsukasa & Freund 2016) is::
+
+    r(x) = M prod_l (x + c_(2l)) / (x + c_(2l-1))  =  M (1 + sum_l a_l / (x + p_l)),
+    c_j = k^2 sc^2(j K' / (2m + 1); k'),   k' = sqrt(1 - k^2),  K' = K(k'),
+
+with ``p_l = c_(2l-1) > 0`` and weights ``a_l > 0`` (the ``c_j`` interlace), so every
+shifted matrix ``A + p_l I`` of a positive semidefinite ``A`` is positive definite and
+the sums have no cancellation. ``sqrt(x) r(x)`` equioscillates between ``1 - delta``
+and ``1 + delta`` at the ``2m + 2`` points ``k^2 / dn^2(j K' / (2m + 1); k')``, the two
+ends included, which fixes ``M`` and gives ``delta`` exactly (``zolotarev``).
+
+The elliptic functions are computed in double precision without the loss of accuracy
+that a modulus ``k'`` near 1 (a large condition number) brings: by Jacobi's imaginary
+transformation ``sc(u; k') = -i sn(iu; k)``, and ``sn(iu; k)`` by the descending
+Landen transformation in the *small* modulus ``k`` (DLMF 22.7.1), which converges
+quadratically from ``sn(iu; 0) = i sinh(u)``; ``K(k') = pi / (2 agm(1, k))``.
+
+Composition, coupled and certified
+----------------------------------
+One step on ``A_n = A / s`` (spectrum in ``[k^2, 1]``) gives both roots, each in its
+well-scaled form (the root is never formed as ``A Z``, whose rounding carries
+``eps kappa`` into the large eigenvalues)::
+
+    Z_1 = M (I + sum_l a_l R_l),       R_l = (A_n + p_l I)^-1
+    Y_1 = M (A_n + sum_l a_l (I - p_l R_l))
+
+Both are ``A_n^(+-1/2) phi(A_n)`` with the same ``phi = sqrt(x) r(x)``, so
+``B = Y_1 Z_1 = phi^2`` has its spectrum in ``[(1 - delta)^2, (1 + delta)^2]``, and
+``||B - I||`` measures the error. Each further step applies the approximant of
+``B^(-1/2)`` on that (small) interval, ``W = r(B)``, to both: ``Y <- Y W``,
+``Z <- W Z`` (all are functions of ``A``: they commute). Composed approximants reach
+a very high degree for the price of the sum of their degrees.
+
+Eager arrays: after each step ``B`` is formed and ``||B - I||_2`` (power iteration)
+read; the next step's interval comes from that measurement, and the iteration stops
+when it certifies ``tol`` (the error of ``Y`` and ``Z`` is about ``||B - I|| / 2``).
+A too-optimistic spectrum estimate thus costs a step, never accuracy. Traced arrays
+(``jax.jit``, ``torch.compile``, vmap): a fixed plan from the dtype, for any spectrum
+in ``[eps, 1]`` after normalisation.
+
+Other powers: ``A^(+-1/4)`` by running the same iteration on ``Y = A_n^(1/2)``.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+from ._ops import Ops
+from ._options import warn_accuracy
+from ._spectrum import estimate_spectrum, largest_eigenvalue
+
+Array = Any
+
+__all__ = ["MAX_POLES", "MAX_STEPS", "plan", "zolotarev", "zolotarev_root", "zolotarev_tangent"]
+
+#: the most poles a step may have, and the most steps an eager call takes
+MAX_POLES = 8
+MAX_STEPS = 8
+#: cost of one batched Hermitian inverse in matrix products (CPU at n <= 256: 5-20)
+INVERSE_COST = 8.0
+
+
+def _agm(a: float, b: float) -> float:
+    for _ in range(60):
+        if abs(a - b) <= 4e-16 * a:
+            break
+        a, b = (a + b) / 2, math.sqrt(a * b)
+    return (a + b) / 2
+
+
+def _sc_complementary(u: float, k: float) -> float:
+    """``sc(u; k')`` with ``k' = sqrt(1 - k^2)``, accurate for small ``k`` (module docstring)."""
+    mods = []
+    kk = k
+    while kk > 1e-300 and len(mods) < 60:
+        kp = math.sqrt((1 - kk) * (1 + kk))
+        kk = kk * kk / ((1 + kp) ** 2)  # (1 - k') / (1 + k') without cancellation
+        mods.append(kk)
+        if kk < 1e-17:
+            break
+    args = [u]
+    for k1 in mods:
+        args.append(args[-1] / (1 + k1))
+    t = math.sinh(args[-1])
+    for k1 in reversed(mods):
+        t = (1 + k1) * t / (1 - k1 * t * t)
+    return t
+
+
+@lru_cache(maxsize=512)
+def zolotarev(m: int, k2: float) -> tuple[float, tuple[float, ...], tuple[float, ...], float]:
+    """``(M, shifts, weights, delta)``: ``r(x) = M (1 + sum w / (x + p))`` on ``[k2, 1]``.
+
+    ``r`` is the best relative approximant of ``x^(-1/2)`` of type ``(m, m)``;
+    ``delta`` its relative error ``max |sqrt(x) r(x) - 1|`` on ``[k2, 1]``.
+    """
+    if m < 1:
+        msg = f"the number of poles must be >= 1, got {m}"
+        raise ValueError(msg)
+    k2 = min(max(float(k2), 1e-300), 1.0 - 1e-15)
+    k = math.sqrt(k2)
+    kp_K = math.pi / (2 * _agm(1.0, k))  # K(k')
+    c = [k2 * _sc_complementary(j * kp_K / (2 * m + 1), k) ** 2 for j in range(1, 2 * m + 1)]
+    poles, zeros = c[0::2], c[1::2]
+    weights = []
+    for i, p in enumerate(poles):
+        w = 1.0
+        for z in zeros:
+            w *= z - p
+        for j, q in enumerate(poles):
+            if j != i:
+                w /= q - p
+        weights.append(w)
+
+    def r0(x: float) -> float:
+        return 1.0 + math.fsum(w / (x + p) for w, p in zip(weights, poles, strict=True))
+
+    lo, hi = math.sqrt(k2) * r0(k2), r0(1.0)  # the two ends are opposite extremes
+    M = 2.0 / (lo + hi)
+    delta = abs(hi - lo) / (hi + lo)
+    return M, tuple(poles), tuple(weights), delta
+
+
+def error(m: int, k2: float) -> float:
+    """Relative error of the ``m``-pole approximant on ``[k2, 1]``."""
+    return zolotarev(m, k2)[3]
+
+
+def interval_after(delta: float) -> float:
+    """``k2`` of the interval ``[(1 - e) / (1 + e), 1]`` holding ``B / (1 + e)`` after a step of error ``delta``."""
+    e = 2 * delta + delta * delta
+    return (1 - e) / (1 + e) if e < 1 else 0.0
+
+
+def next_poles(k2: float, tol: float) -> int:
+    """The fewest poles (at most :data:`MAX_POLES`) reaching ``tol`` on ``[k2, 1]``."""
+    for m in range(1, MAX_POLES + 1):
+        if error(m, k2) <= tol:
+            return m
+    return MAX_POLES
+
+
+@lru_cache(maxsize=512)
+def plan(k2: float, tol: float, margin: float = 1.0) -> tuple[tuple[int, float], ...]:
+    """Steps ``((m, k2), ...)`` reaching ``tol`` from ``[k2, 1]`` at the least cost.
+
+    Cost: :data:`INVERSE_COST` products per pole, 3 products per step after the first.
+    The later steps' intervals are the predicted ones, widened ``margin`` times.
+    """
+    best: tuple[float, tuple[tuple[int, float], ...]] | None = None
+    for m1 in range(1, MAX_POLES + 1):
+        steps = [(m1, k2)]
+        delta = error(m1, k2)
+        cost = INVERSE_COST * m1
+        while delta > tol and len(steps) < MAX_STEPS:
+            kk = interval_after(min(margin * delta, 0.5))
+            m = next_poles(kk, tol)
+            steps.append((m, kk))
+            delta = error(m, kk)
+            cost += INVERSE_COST * m + 3
+        if delta <= tol and (best is None or cost < best[0]):
+            best = (cost, tuple(steps))
+    if best is None:  # pragma: no cover - MAX_STEPS steps of MAX_POLES reach any tol
+        return ((MAX_POLES, k2),)
+    return best[1]
+
+
+# -- the matrix iteration ------------------------------------------------------------------
+
+#: the target without ``tol``: this many times the dtype's epsilon
+DEFAULT_TOL = 100.0
+#: the normalising scale is the power-iteration estimate of l_max (from below) times this
+HI_MARGIN = 1.05
+#: the estimate of l_min (a Rayleigh quotient of A^-1: from above) is divided by this
+LO_SAFETY = 2.0
+#: traced calls: the later steps' intervals are planned this many times wider than predicted
+TRACED_MARGIN = 4.0
+#: eager certificate: ||B - I||_2 from power iteration (from below) times this
+NORM_SAFETY = 1.25
+
+
+def interval_floor(eps: float) -> float:
+    """The smallest ``k^2`` planned for: normalised eigenvalues below ``eps`` are rounding to the dtype."""
+    return eps
+
+
+def zolotarev_root(A: Array, opt: Any, ops: Ops, residuals: bool = True) -> tuple[Array, Any]:
+    """``A^p`` for ``p`` in ``{1/2, -1/2, 1/4, -1/4}`` by the certified Zolotarev iteration.
+
+    Returns ``(out, res)`` with ``res = (s, *groups)`` for :func:`zolotarev_tangent`
+    (``None`` with ``residuals=False``).
+    """
+    xp = ops.xp
+    eps = float(xp.finfo(A.dtype).eps)
+    floor = interval_floor(eps)
+    stages = 2 if opt.power == 0.25 else 1
+    tol = (DEFAULT_TOL * eps if opt.tol is None else opt.tol) / stages
+    if ops.eager:
+        lo, hi = estimate_spectrum(A, ops)
+    else:
+        lo, hi = None, largest_eigenvalue(A, ops)
+    hi = xp.real(hi) if xp.isdtype(hi.dtype, "complex floating") else hi
+    s = xp.where(hi > 0, hi * HI_MARGIN, xp.ones_like(hi))
+    X = A / s
+    certify = ops.eager
+    if ops.eager:
+        k2 = ops.read(xp.min(lo / s)) / LO_SAFETY
+        if not (k2 > floor):  # numerically singular (or an estimate that failed)
+            k2 = floor
+            certify = opt.inverse  # A^(+1/2): zero eigenvalues stay zero; trust the plan
+        k2 = min(k2, 0.5)
+    else:
+        k2 = floor
+    groups: list[Array] = []
+    Y = Z = None
+    for stage in range(stages):
+        if stage:  # A^(+-1/4): the same iteration on Y = A_n^(1/2), spectrum in [sqrt(k2), 1)
+            X = ops.hermitian_part(Y)
+            k2 = math.sqrt(k2)
+        Y, Z, reached = _coupled(X, k2, tol, ops, groups, certify)
+        if certify and reached > tol and (opt.tol is not None or reached > math.sqrt(eps)):
+            warn_accuracy(
+                f"method='zolotarev' certifies a relative error of about {reached * stages:.2g}, not "
+                f"tol={(opt.tol or tol * stages):.2g}: the estimated condition number "
+                f"{1 / k2 if stage == 0 else 1 / k2**2:.3g} leaves rounding errors of that size in {A.dtype}"
+            )
+    out = Z if opt.inverse else Y
+    out = ops.hermitian_part(out, _scale_power(s, opt, xp))
+    return out, ((s, *groups) if residuals else None)
+
+
+def _coupled(
+    X: Array, k2: float, tol: float, ops: Ops, groups: list, certify: bool
+) -> tuple[Array, Array, float]:
+    """``(Y, Z, e) ~ (X^(1/2), X^(-1/2), error)`` for ``X`` with its spectrum in about ``[k2, 1]``.
+
+    ``e``: the certified relative error (``||B - I|| / 2``), or the planned one where not certified.
+    """
+    xp = ops.xp
+    margin = 1.0 if certify else TRACED_MARGIN
+    steps = list(ops.coefficients("zolotarev_plan", k2, tol, margin))
+    m, kk = steps.pop(0)
+    M, p, a, delta = ops.coefficients("zolotarev", m, kk)
+    eye = ops.eye_like(X)
+    P = ops.constants(p, X, X.ndim)
+    wz = ops.constants(tuple(M * w for w in a), X, X.ndim)
+    wy = ops.constants(tuple(M * w * q for w, q in zip(a, p, strict=True)), X, X.ndim)
+    R = ops.hpd_inv(X[None, ...] + P * eye)
+    Z = M * eye + xp.sum(wz * R, axis=0)
+    Y = M * X + (M * math.fsum(a)) * eye - xp.sum(wy * R, axis=0)
+    groups += [R, wz, wy, ops.constants((M,), X, X.ndim)[0, ...]]
+    last = math.inf
+    reached = delta
+    for n_step in range(1, MAX_STEPS + 1):
+        if certify:
+            B = ops.hermitian_part(Y @ Z)
+            e = NORM_SAFETY * ops.read(xp.max(_norm2(B - eye, ops)))
+            reached = e / 2
+            if e / 2 <= tol:
+                break
+            if n_step == MAX_STEPS or (e > 0.5 * last and delta <= tol):
+                # no progress: rounding (or a spectrum far off the estimate); the caller warns
+                break
+            last = e
+            kk = (1 - e) / (1 + e) if e < 0.5 else _fallback_k2(B, ops, floor=tol)
+            m = next_poles(kk, tol)
+        elif steps:
+            m, kk = steps.pop(0)
+            B = ops.hermitian_part(Y @ Z)
+        else:
+            break
+        M, p, a, delta = ops.coefficients("zolotarev", m, kk)
+        h = 2 / (1 + kk)  # B / h has its spectrum in [kk, 1]: (1 - e) / (1 + e) = kk
+        c0 = M / math.sqrt(h)
+        Q = ops.constants(tuple(h * q for q in p), X, X.ndim)
+        b = ops.constants(tuple(c0 * w * h for w in a), X, X.ndim)
+        R = ops.hpd_inv(B[None, ...] + Q * eye)
+        W = c0 * eye + xp.sum(b * R, axis=0)
+        groups += [Y, Z, W, R, b]
+        Y, Z = Y @ W, W @ Z
+        reached = delta
+    return Y, Z, reached
+
+
+def _scale_power(s: Array, opt: Any, xp: Any) -> Array:
+    """``s^p``: the root of ``A = s A_n`` is ``s^p`` times that of ``A_n``."""
+    r = xp.sqrt(s) if opt.power == 0.5 else xp.sqrt(xp.sqrt(s))
+    return 1 / r if opt.inverse else r
+
+
+def _norm2(D: Array, ops: Ops) -> Array:
+    """Estimate of ``||D||_2`` of each Hermitian ``D`` (power iteration), shape ``(..., 1, 1)``."""
+    return largest_eigenvalue(D, ops)
+
+
+def _fallback_k2(B: Array, ops: Ops, floor: float) -> float:
+    """``k2`` for a ``B`` far from ``I`` (a spectrum estimate that was off): estimated afresh."""
+    lo, hi = estimate_spectrum(B, ops)
+    xp = ops.xp
+    k2 = ops.read(xp.min(lo / hi)) / LO_SAFETY
+    return min(max(k2, floor), 0.5)
+
+
+def zolotarev_tangent(T: Array, res: Any, opt: Any, ops: Ops) -> Array:
+    """The derivative of the computed composition along ``T`` (self-adjoint: JVP and VJP alike)."""
+    xp = ops.xp
+    s, *flat = res
+    nd = T.ndim
+    E = T / s
+    dY = dZ = None
+    i = 0
+    while i < len(flat):
+        if flat[i].ndim == nd + 1:  # a first step: R, wz, wy, M
+            R, wz, wy, M = flat[i : i + 4]
+            i += 4
+            if dY is not None:  # the second stage (A^(+-1/4)) runs on Y
+                E = ops.hermitian_part(dY)
+            RER = R @ E[None, ...] @ R
+            dZ = -xp.sum(wz * RER, axis=0)
+            dY = M * E + xp.sum(wy * RER, axis=0)
+        else:  # a later step: Y, Z, W, R, b
+            Y, Z, W, R, b = flat[i : i + 5]
+            i += 5
+            dB = ops.hermitian_part(dY @ Z + Y @ dZ)
+            dW = -xp.sum(b * (R @ dB[None, ...] @ R), axis=0)
+            dY, dZ = dY @ W + Y @ dW, dW @ Z + W @ dZ
+    d = dZ if opt.inverse else dY
+    return ops.hermitian_part(d, _scale_power(s, opt, xp))
