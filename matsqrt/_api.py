@@ -17,7 +17,6 @@ from ._validation import (
     check_order,
     compute_dtype,
     resolve_options,
-    warn_if_default_far_off,
 )
 from .backends import adapter_for
 
@@ -56,7 +55,11 @@ def sqrtm(
         matrices whose eigenvalues lie in the open right half-plane
         (``hermitian=False``). Any array library that matsqrt supports; leading
         dimensions are a batch.
-    method : {"pade", "taylor", "newton_schulz", "eigh", "auto"}, optional
+    method : {"pade", "zolotarev", "taylor", "newton_schulz", "eigh", "auto"}, optional
+        ``"zolotarev"``: composed Zolotarev best rational approximants on the
+        estimated spectrum interval, certified a posteriori by ``||Y Z - I||`` on
+        eager arrays (a fixed plan from the dtype where traced); Hermitian input; its
+        accuracy is ``tol`` (default 100 eps) at any condition number the dtype allows.
         ``"pade"`` (default): Padé [m/m] approximant; for Hermitian input at
         orders <= 5 without ``tol`` as ``Q(X)^-1 P(X)`` with one Hermitian
         inverse, otherwise in partial fractions, one batched inverse per term
@@ -76,10 +79,12 @@ def sqrtm(
         paper's configuration (Padé [5/5], Taylor degree 10, 5 iterations),
         or the order ``tol`` needs.
     tol : float, optional
-        Relative accuracy to reach, forward and gradient. The order (and for
-        ``"auto"`` the method) is chosen from a cheap estimate of the extreme
-        eigenvalues (power iteration; one extra inverse). Needs concrete values:
-        under ``jax.jit`` or for Dask arrays pass ``order`` instead. A ``tol``
+        Relative accuracy to reach, forward and gradient. Hermitian input is then
+        computed by ``"zolotarev"`` (certified on eager arrays; under ``jax.jit`` and
+        ``torch.compile`` a plan from the dtype), with no eigendecomposition. For
+        ``hermitian=False`` the Padé order (and for ``"auto"`` the method) is chosen
+        from a cheap estimate of the extreme eigenvalues (power iteration; one extra
+        inverse), which needs concrete values: under ``jax.jit`` pass ``order`` there. A ``tol``
         below the dtype's epsilon is raised to it with an
         :class:`AccuracyWarning`. Never worse than the default: for Hermitian
         input that no Padé order can reach (very ill-conditioned or singular),
@@ -247,7 +252,9 @@ def powm(
     p : float
         The exponent, a real number with ``0 < |p| < 1``. For larger exponents
         multiply by integer powers, e.g. ``A^1.25 = A @ powm(A, 0.25)``.
-    method : {"pade", "eigh", "auto"}, optional
+    method : {"pade", "zolotarev", "eigh", "auto"}, optional
+        ``"zolotarev"`` (``p = +-1/4``; and what ``tol`` uses there): the square
+        roots' certified rational method, applied twice.
         ``"pade"`` (default): the [m/m] Padé approximant (its partial fractions are
         the Gauss–Radau rule of the Stieltjes integral of ``x^(-q)``); for
         Hermitian input at orders <= 5 without ``tol`` as ``Q(X)^-1 P(X)`` with one
@@ -412,9 +419,6 @@ def _prepare(
         accelerator=adapter.accelerator,
         power=power,
     )
-    if check_finite and adapter.ops.eager and order is None and tol is None:
-        name = "invsqrtm" if inverse and power == 0.5 else "sqrtm" if power == 0.5 else "powm"
-        warn_if_default_far_off(adapter.inspectable(A), opt, adapter.ops, name)
     return A, xp, out_dtype, adapter, opt, checks
 
 
