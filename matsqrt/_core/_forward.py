@@ -44,7 +44,7 @@ from functools import cache
 from typing import Any
 
 from ._coefficients import pade_polynomials, split_even_odd, taylor_coefficients
-from ._ops import Ops
+from ._ops import Ops, scalar_power
 from ._options import Options
 from ._spectrum import estimate_spectrum
 from ._zolotarev import zolotarev_root
@@ -119,15 +119,6 @@ def forward(A: Array, opt: Options, ops: Ops, residuals: bool = True) -> tuple[A
     if zero and opt.inverse:
         out = ops.xp.where(nonzero > 0, out, ops.xp.full_like(out, math.inf))
     return out, (res if residuals else None)
-
-
-def scalar_power(s: Array, e: float, xp: Any) -> Array:
-    """``s^e`` for the normalising scalars; the square roots' exponents 1/2 and 3/2 by ``sqrt``."""
-    if e == 0.5:
-        return xp.sqrt(s)
-    if e == 1.5:
-        return s * xp.sqrt(s)
-    return s**e
 
 
 def scale_of(A: Array, scaling: str, ops: Ops, hermitian: bool = True) -> Array:

@@ -17,7 +17,7 @@ from .._compat import device
 
 Array = Any
 
-__all__ = ["Ops", "is_number", "is_zero"]
+__all__ = ["Ops", "is_number", "is_zero", "scalar_power"]
 
 
 class Ops:
@@ -239,3 +239,12 @@ def is_number(c: Any) -> bool:
 def is_zero(c: Any) -> bool:
     """A coefficient that is the number 0 (an array coefficient is never skipped)."""
     return is_number(c) and c == 0
+
+
+def scalar_power(s: Array, e: float, xp: Any) -> Array:
+    """``s^e`` for the normalising scalars; the square roots' exponents 1/2 and 3/2 by ``sqrt``."""
+    if e == 0.5:
+        return xp.sqrt(s)
+    if e == 1.5:
+        return s * xp.sqrt(s)
+    return s**e

@@ -53,7 +53,7 @@ import math
 from functools import lru_cache
 from typing import Any
 
-from ._ops import Ops
+from ._ops import Ops, scalar_power
 from ._options import warn_accuracy
 from ._spectrum import estimate_spectrum, largest_eigenvalue
 
@@ -187,11 +187,6 @@ TRACED_MARGIN = 4.0
 NORM_SAFETY = 1.25
 
 
-def interval_floor(eps: float) -> float:
-    """The smallest ``k^2`` planned for: normalised eigenvalues below ``eps`` are rounding to the dtype."""
-    return eps
-
-
 def zolotarev_root(A: Array, opt: Any, ops: Ops, residuals: bool = True) -> tuple[Array, Any]:
     """``A^p`` for ``p`` in ``{1/2, -1/2, 1/4, -1/4}`` by the certified Zolotarev iteration.
 
@@ -200,7 +195,7 @@ def zolotarev_root(A: Array, opt: Any, ops: Ops, residuals: bool = True) -> tupl
     """
     xp = ops.xp
     eps = float(xp.finfo(A.dtype).eps)
-    floor = interval_floor(eps)
+    floor = eps  # the smallest k^2 planned for: normalised eigenvalues below eps are rounding
     stages = 2 if opt.power == 0.25 else 1
     tol = (DEFAULT_TOL * eps if opt.tol is None else opt.tol) / stages
     if ops.eager:
@@ -283,7 +278,7 @@ def _coupled(
     for n_step in range(1, MAX_STEPS + 1):
         if certify:
             B = ops.hermitian_part(Y @ Z)
-            e = NORM_SAFETY * ops.read(xp.max(_norm2(B - eye, ops)))
+            e = NORM_SAFETY * ops.read(xp.max(largest_eigenvalue(B - eye, ops)))  # ||B - I||_2
             reached = e / 2
             if e / 2 <= tol or (delta <= tol and e <= rounding):
                 # certified; or converged as planned, with B's own rounding (about
@@ -319,13 +314,8 @@ def _coupled(
 
 def _scale_power(s: Array, opt: Any, xp: Any) -> Array:
     """``s^p``: the root of ``A = s A_n`` is ``s^p`` times that of ``A_n``."""
-    r = xp.sqrt(s) if opt.power == 0.5 else xp.sqrt(xp.sqrt(s))
+    r = scalar_power(s, opt.power, xp)
     return 1 / r if opt.inverse else r
-
-
-def _norm2(D: Array, ops: Ops) -> Array:
-    """Estimate of ``||D||_2`` of each Hermitian ``D`` (power iteration), shape ``(..., 1, 1)``."""
-    return largest_eigenvalue(D, ops)
 
 
 def _fallback_k2(B: Array, ops: Ops, floor: float) -> float:
