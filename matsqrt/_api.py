@@ -17,6 +17,7 @@ from ._validation import (
     check_order,
     compute_dtype,
     resolve_options,
+    warn_if_default_far_off,
 )
 from .backends import adapter_for
 
@@ -419,6 +420,9 @@ def _prepare(
         accelerator=adapter.accelerator,
         power=power,
     )
+    if check_finite and adapter.ops.eager and order is None and tol is None:
+        name = "invsqrtm" if inverse and power == 0.5 else "sqrtm" if power == 0.5 else "powm"
+        warn_if_default_far_off(adapter.inspectable(A), opt, adapter.ops, name)
     return A, xp, out_dtype, adapter, opt, checks
 
 

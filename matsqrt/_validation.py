@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 import warnings
+from functools import cache
 from typing import Any
 
 from ._compat import array_namespace, device
-from ._core import Ops, Options, estimate_spectrum
-from ._core._forward import PRODUCT_MAX_ORDER, PRODUCT_MAX_Q
-from ._core._options import BACKWARDS, METHODS, AccuracyWarning, stieltjes_q
+from ._core import Ops, Options, estimate_spectrum, scale_of
+from ._core._coefficients import fraction_error
+from ._core._forward import PRODUCT_MAX_ORDER, PRODUCT_MAX_Q, product_form
+from ._core._options import BACKWARDS, METHODS, AccuracyWarning, rounding_floor, stieltjes_q, warn_accuracy
 from ._core._orders import MAX_ORDER, order_for, sign_iters_for
+from ._core._spectrum import largest_eigenvalue
 
 __all__ = [
     "AccuracyWarning",
@@ -209,8 +212,13 @@ def resolve_options(
         if order is not None:
             msg = 'method="zolotarev" chooses its poles from tol; pass tol= instead of order='
             raise ValueError(msg)
-    if method == "auto" and zolotarev_ok and accelerator:
-        method = "zolotarev"  # no eigendecomposition on accelerators
+    elif zolotarev_ok and tol is not None and method == "pade" and order is None:
+        # Padé's order climbs slowly with the condition number; Zolotarev's composed best
+        # approximants reach any tol in a few steps, and certify it
+        method = "zolotarev"
+    if method == "auto" and zolotarev_ok and (accelerator or (tol is not None and not ops.eager)):
+        # accelerators: no eigendecomposition; a traced tol: the rational method plans from the dtype
+        method = "zolotarev"
     if method == "zolotarev":
         return _zolotarev_options(xp, A.dtype, inverse, tol, backward, power)
 
@@ -245,6 +253,8 @@ def resolve_options(
         cond = COND_SAFETY * hi / lo if lo > 0 else math.inf
         if method == "auto":
             method = _auto_method(tol, eps, cond, inverse, hermitian, accelerator, explicit_tol, power)
+            if method == "zolotarev":
+                return _zolotarev_options(xp, A.dtype, inverse, tol, backward, power)
         if method == "pade":
             order = order_for("pade", tol, 1.0, cond, q)
             scaling = "estimate"
@@ -273,11 +283,11 @@ def resolve_options(
                 else math.sqrt(lo / (COND_SAFETY * n * hi))
             )
             bwd_iters = sign_iters_for(tol, mu) + 2 if mu > 0 else 100
-        elif exact_instead and _eigh_floor(eps, cond, inverse, power) > tol:
+        elif exact_instead and rounding_floor(eps, cond, inverse, power) > tol:
             warnings.warn(
                 f"tol={tol:g} is out of reach for this input in {A.dtype} (estimated condition "
                 f"number {hi / lo if lo > 0 else math.inf:.3g}: the exact eigh result is accurate to "
-                f"about {_eigh_floor(eps, cond, inverse, power):.2g}); returning that",
+                f"about {rounding_floor(eps, cond, inverse, power):.2g}); returning that",
                 AccuracyWarning,
                 stacklevel=5,
             )
@@ -316,6 +326,91 @@ def resolve_options(
     )
 
 
+#: an eager call with the default Padé order warns beyond this predicted relative error
+DEFAULT_WARN_ERROR = 1e-2
+
+
+def predicted_error(m: int, q: float, inverse: bool, power: float, x_min: float, x_max: float) -> float:
+    """Relative Frobenius error of the order-``m`` approximant for normalised eigenvalues spread
+    evenly in ``log x`` over ``[x_min, x_max]`` (the covariances of the accuracy tables): the error
+    ``e(x)`` of each eigenvalue's root weighted by that root's size ``x^(+-power)``."""
+    x_min = max(x_min, 1e-300)
+    if x_max <= x_min:
+        return abs(fraction_error(m, q, x_min))
+    la, lb = math.log(x_min), math.log(x_max)
+    num = den = 0.0
+    for i in range(32):
+        x = math.exp(la + (lb - la) * (i + 0.5) / 32)
+        w = (x / x_max) ** (2 * power) if not inverse else (x_min / x) ** (2 * power)
+        num += w * fraction_error(m, q, x) ** 2
+        den += w
+    return math.sqrt(num / den)
+
+
+@cache
+def _lowest_good(m: int, q: float, inverse: bool, power: float, x_max: float) -> float:
+    """The smallest ``x_min`` whose :func:`predicted_error` with ``x_max`` is at most :data:`DEFAULT_WARN_ERROR`."""
+    if predicted_error(m, q, inverse, power, x_max, x_max) > DEFAULT_WARN_ERROR:
+        return math.inf
+    a, b = x_max, 1e-30 * x_max  # good, bad (bisected in log x)
+    for _ in range(24):
+        mid = math.sqrt(a * b)
+        a, b = (
+            (mid, b) if predicted_error(m, q, inverse, power, mid, x_max) <= DEFAULT_WARN_ERROR else (a, mid)
+        )
+    return a
+
+
+def warn_if_default_far_off(A: Any, opt: Options, ops: Ops, name: str) -> None:
+    """An :class:`AccuracyWarning` where the default Padé approximant is predicted to be off by more
+    than :data:`DEFAULT_WARN_ERROR` (eager Hermitian input).
+
+    The prediction (:func:`predicted_error`) is the approximant's error for eigenvalues spread
+    evenly in ``log x`` between the estimated extremes. Its test costs one Cholesky
+    factorisation and a few matrix-vector products: the largest eigenvalue by power
+    iteration, and whether ``A - s x_lo I`` is positive definite, with ``x_lo`` the lowest
+    normalised eigenvalue the prediction allows. Only a flagged call estimates the smallest
+    eigenvalue (one more inverse) to say how far off.
+    """
+    if opt.method != "pade" or opt.scaling != "mean" or not opt.hermitian:
+        return
+    xp = ops.xp
+    s = scale_of(A, "mean", ops)
+    zero = s <= 0  # the zero matrix: its root is exact; it is tested as the identity
+    if bool(xp.any(zero)):
+        s = xp.where(zero, xp.ones_like(s), s)
+        A = xp.where(zero, ops.eye_like(A), A)
+    hi = largest_eigenvalue(A, ops) * 1.01
+    t = xp.ones_like(s)
+    if opt.pade_form == "product":  # the product form scales the spectrum down by t further
+        bound = product_form(opt, ops, A.dtype)[1]
+        t = xp.maximum(t, hi / (s * bound))
+    x_max = ops.read(xp.max(hi / (s * t)))
+    x_max = 2.0 ** (math.ceil(4 * math.log2(max(x_max, 1e-300))) / 4)  # a few cached values
+    x_lo = _lowest_good(opt.order, opt.q, opt.inverse, opt.power, x_max)
+    if math.isfinite(x_lo) and not bool(xp.any(ops.cholesky_fails(A - (s * t * x_lo) * ops.eye_like(A)))):
+        return
+    # flagged: estimate the smallest eigenvalues too (one inverse) and predict from the
+    # batch's extremes
+    lo, hi = estimate_spectrum(A, ops)
+    worst = predicted_error(
+        opt.order,
+        opt.q,
+        opt.inverse,
+        opt.power,
+        ops.read(xp.min(lo / (s * t))),
+        ops.read(xp.max(hi / (s * t))),
+    )
+    cond = ops.read(xp.max(hi / xp.where(lo > 0, lo, xp.full_like(lo, math.nan))))
+    cond_txt = f"{cond:.2g}" if math.isfinite(cond) else "inf (singular)"
+    warn_accuracy(
+        f"{name}: the default Padé [{opt.order}/{opt.order}] approximant is predicted to be off by about "
+        f"{min(worst, 1.0):.2g} (relative) for this input (estimated condition number {cond_txt}). "
+        f"For an accurate result pass tol= (e.g. tol=1e-8: Zolotarev's method, certified) or "
+        f"method='eigh'; to keep the fast approximation without this check, pass order={opt.order}"
+    )
+
+
 def _zolotarev_options(
     xp: Any, dtype: Any, inverse: bool, tol: float | None, backward: str, power: float
 ) -> Options:
@@ -341,18 +436,6 @@ def _zolotarev_options(
     )
 
 
-def _eigh_floor(eps: float, cond: float, inverse: bool, power: float = 0.5) -> float:
-    """Relative error of the eigh result from eigenvalue rounding (``eps ||A||`` absolute).
-
-    ``A^-p``: ``2 p eps cond``; ``A^p``: ``min(2 p eps cond^(1-p), eps^p)`` (an eigenvalue
-    0 computed as ``eps ||A||`` gives ``(eps ||A||)^p``). For ``p = 1/2`` (``eps cond``
-    and ``min(eps cond^(1/2), eps^(1/2))``) measured at 0.4-0.7x that.
-    """
-    if inverse:
-        return 2 * power * eps * cond
-    return min(2 * power * eps * cond ** (1 - power), eps**power)
-
-
 def _pade_floor(eps: float, cond: float, inverse: bool, power: float = 0.5) -> float:
     """Rounding floor of Padé in partial fractions (measured for p = +-1/2, docs/methods;
     other powers scaled by the exponent's conditioning)."""
@@ -372,10 +455,14 @@ def _auto_method(
     """``method="auto"``: the fastest method known to reach ``tol``, else the more accurate one (warned)."""
     if not hermitian:
         return "pade"
+    if power in ZOLOTAREV_POWERS:
+        # on a CPU eigh is faster than Zolotarev's inverses (docs/performance.rst): it where it
+        # reaches tol, else the certified rational method
+        return "eigh" if rounding_floor(eps, cond, inverse, power) <= tol else "zolotarev"
     limit = AUTO_PADE_MAX_ORDER["accelerator" if accelerator else "cpu"]
     m = order_for("pade", tol, 1.0, cond, stieltjes_q(power, inverse))
     pade_floor = _pade_floor(eps, cond, inverse, power)
-    eigh_floor = _eigh_floor(eps, cond, inverse, power)
+    eigh_floor = rounding_floor(eps, cond, inverse, power)
     pade_ok = m <= limit and pade_floor <= tol
     eigh_ok = eigh_floor <= tol
     if accelerator and pade_ok:

@@ -53,9 +53,14 @@ def test_vjp_and_sylvester_on_dask():
     )
 
 
-def test_tol_needs_values_and_is_refused():
+def test_tol_of_general_matrices_needs_values_and_is_refused():
     with pytest.raises(ValueError, match="order"):
-        matsqrt.sqrtm(da.from_array(np.eye(3)), tol=1e-8)
+        matsqrt.sqrtm(da.from_array(np.eye(3)), tol=1e-8, hermitian=False)
+    # Hermitian input: Zolotarev's method, certified chunk by chunk
+    A = random_spd((4, 6), 1e4, seed=2)
+    Y = matsqrt.sqrtm(da.from_array(A, chunks=(2, 6, 6)), tol=1e-8).compute()
+    ref = matsqrt.sqrtm(A, method="eigh")
+    assert np.linalg.norm(Y - ref) <= 2e-8 * np.linalg.norm(ref)
 
 
 @pytest.mark.cluster

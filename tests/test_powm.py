@@ -133,8 +133,10 @@ def test_against_scipy_fractional_matrix_power(p, cond):
     with warnings.catch_warnings():  # the worst-case eigh floor may exceed 1e-12 (a warning)
         warnings.simplefilter("ignore", matsqrt.AccuracyWarning)
         Y = matsqrt.powm(A, p, tol=1e-12)
-    assert rel_error(Y, ref) <= max(4e-12, tol)
-    assert rel_error(Y, scipy_ref) <= max(4e-12, scipy_tol)
+    # p = +-1/4 is Zolotarev's method on the square root: two roots' rounding
+    stages = 2 if abs(p) == 0.25 else 1
+    assert rel_error(Y, ref) <= stages * max(4e-12, tol)
+    assert rel_error(Y, scipy_ref) <= stages * max(4e-12, scipy_tol)
 
 
 @pytest.mark.parametrize("p", POWERS)
@@ -158,7 +160,7 @@ def test_default_error_is_the_scalar_approximants(p, cond, m):
 
 @pytest.mark.parametrize("method", ["pade", "taylor", "newton_schulz", "eigh", "auto"])
 def test_half_powers_are_the_square_roots(method):
-    A = random_spd((2, 8), 100.0, seed=4)
+    A = random_spd((2, 8), 30.0, seed=4)  # (the default is within 1e-2 here: no warning)
     assert np.array_equal(matsqrt.powm(A, 0.5, method=method), matsqrt.sqrtm(A, method=method))
     assert np.array_equal(matsqrt.powm(A, -0.5, method=method), matsqrt.invsqrtm(A, method=method))
     # and the general construction at p next to 1/2 agrees to the approximation
@@ -197,7 +199,8 @@ def test_singular_semidefinite_positive_powers():
     ref = eigh_power(A, 0.25)
     with np.errstate(all="ignore"):
         assert rel_error(matsqrt.powm(A, 0.25, method="eigh"), ref) <= 1e-3  # eps^(1/4)-limited
-    assert np.all(np.isfinite(matsqrt.powm(A, 0.25)))
+    with pytest.warns(matsqrt.AccuracyWarning, match="predicted to be off"):  # the default, near 0
+        assert np.all(np.isfinite(matsqrt.powm(A, 0.25)))
     with pytest.raises(ValueError, match="singular"):
         matsqrt.powm(A, -0.25)
 

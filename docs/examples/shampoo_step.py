@@ -2,8 +2,10 @@
 
 Shampoo (Gupta, Koren & Singer 2018) keeps, for a weight matrix W, the statistics
 L = sum G G^T and R = sum G^T G of its gradients G (plus a small ridge) and steps
-along L^(-1/4) G R^(-1/4). A preconditioner needs no more than a few digits, so the
-default Padé order serves; the roots of many layers' statistics batch into one call.
+along L^(-1/4) G R^(-1/4). The ridge bounds the statistics' condition number by 1e4, where
+the default Padé [5/5] is 20-30% off (and warns); ``tol=1e-3`` (a preconditioner needs no more) computes the roots by
+Zolotarev's certified method instead, without an eigendecomposition. The roots of many
+layers' statistics batch into one call.
 """
 
 import torch
@@ -37,7 +39,7 @@ def train(steps, lr, precondition):
             if precondition:
                 L += G @ G.T
                 R += G.T @ G
-                G = matsqrt.powm(ridge(L), -0.25) @ G @ matsqrt.powm(ridge(R), -0.25)
+                G = matsqrt.powm(ridge(L), -0.25, tol=1e-3) @ G @ matsqrt.powm(ridge(R), -0.25, tol=1e-3)
             W -= lr * G
     return loss(W).item()
 

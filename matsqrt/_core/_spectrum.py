@@ -8,7 +8,14 @@ from ._ops import Ops
 
 Array = Any
 
-__all__ = ["POWER_ITERS", "estimate_spectrum", "largest_eigenvalue", "rayleigh_power", "start_vector"]
+__all__ = [
+    "POWER_ITERS",
+    "estimate_spectrum",
+    "largest_eigenvalue",
+    "rayleigh_power",
+    "spectral_norm",
+    "start_vector",
+]
 
 #: power iterations behind ``scaling="estimate"`` and the spectrum bounds
 POWER_ITERS = 12
@@ -38,6 +45,21 @@ def largest_eigenvalue(A: Array, ops: Ops) -> Array:
     """Estimate (from below) of the largest |eigenvalue| of each Hermitian ``A``, shape ``(..., 1, 1)``; matrix-vector products only."""
     A, m = _unit_scaled(A, ops)
     return rayleigh_power(A, start_vector(A, ops), ops) * m
+
+
+def spectral_norm(D: Array, ops: Ops) -> Array:
+    """Estimate (from below) of ``||D||_2`` of each Hermitian ``D``, shape ``(..., 1, 1)``.
+
+    ``||D v||`` after power iteration, not the Rayleigh quotient ``v^H D v``: for an indefinite
+    ``D`` with eigenvalues near ``+e`` and ``-e`` (``B - I`` after a step) the quotient cancels.
+    """
+    D, m = _unit_scaled(D, ops)
+    v = start_vector(D, ops)
+    for _ in range(POWER_ITERS):
+        w = D @ v
+        f = ops.fro(w)
+        v = w / ops.xp.where(f > 0, f, ops.xp.ones_like(f))
+    return ops.fro(D @ v) * m
 
 
 def _unit_scaled(A: Array, ops: Ops) -> tuple[Array, Array]:

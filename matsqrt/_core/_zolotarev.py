@@ -54,8 +54,8 @@ from functools import lru_cache
 from typing import Any
 
 from ._ops import Ops, scalar_power
-from ._options import warn_accuracy
-from ._spectrum import estimate_spectrum, largest_eigenvalue
+from ._options import rounding_floor, warn_accuracy
+from ._spectrum import estimate_spectrum, largest_eigenvalue, spectral_norm
 
 Array = Any
 
@@ -177,6 +177,8 @@ def plan(k2: float, tol: float, margin: float = 1.0) -> tuple[tuple[int, float],
 
 #: the target without ``tol``: this many times the dtype's epsilon
 DEFAULT_TOL = 100.0
+#: the interval's lower end is at least this many times ``n eps``
+FLOOR = 4.0
 #: the normalising scale is the power-iteration estimate of l_max (from below) times this
 HI_MARGIN = 1.05
 #: the estimate of l_min (a Rayleigh quotient of A^-1: from above) is divided by this
@@ -195,7 +197,10 @@ def zolotarev_root(A: Array, opt: Any, ops: Ops, residuals: bool = True) -> tupl
     """
     xp = ops.xp
     eps = float(xp.finfo(A.dtype).eps)
-    floor = eps  # the smallest k^2 planned for: normalised eigenvalues below eps are rounding
+    # the smallest k^2 planned for: normalised eigenvalues below it are rounding. Above the
+    # rounding-level negative eigenvalues of a semidefinite matrix (about sqrt(n) eps), so that
+    # every shifted matrix A_n + p I stays positive definite
+    floor = FLOOR * A.shape[-1] * eps
     stages = 2 if opt.power == 0.25 else 1
     tol = (DEFAULT_TOL * eps if opt.tol is None else opt.tol) / stages
     if ops.eager:
@@ -208,9 +213,10 @@ def zolotarev_root(A: Array, opt: Any, ops: Ops, residuals: bool = True) -> tupl
     certify = ops.eager
     if ops.eager:
         k2 = ops.read(xp.min(lo / s)) / LO_SAFETY
-        if not (k2 > floor):  # numerically singular (or an estimate that failed)
-            k2 = floor
-            certify = opt.inverse  # A^(+1/2): zero eigenvalues stay zero; trust the plan
+        if not (k2 > floor):
+            # numerically singular: the shifted inverses next to the null space are rounding,
+            # and no approximant on [floor, 1] serves the eigenvalues below; the exact root
+            return _exact_root(A, opt, ops, residuals, k2 * LO_SAFETY, eps)
         k2 = min(k2, 0.5)
     else:
         k2 = floor
@@ -220,44 +226,61 @@ def zolotarev_root(A: Array, opt: Any, ops: Ops, residuals: bool = True) -> tupl
         if stage:  # A^(+-1/4): the same iteration on Y = A_n^(1/2), spectrum in [sqrt(k2), 1)
             X = ops.hermitian_part(Y)
             k2 = math.sqrt(k2)
-        Y, Z, reached = _coupled(X, k2, tol, ops, groups, certify)
-        if certify and reached > tol:
-            _warn_unreached(reached * stages, opt, eps, k2 if stage == 0 else k2 * k2, A.dtype, A.shape[-1])
+        inverse_out = opt.inverse and stage == stages - 1  # the root this stage hands on
+        Y, Z, reached, converged = _coupled(X, k2, tol, ops, groups, certify, inverse_out)
+        if ops.eager and not (certify and reached <= tol):  # not certified: judge, maybe warn
+            _warn_unreached(reached * stages, converged, opt, k2 if stage == 0 else k2 * k2, A.dtype, eps)
     out = Z if opt.inverse else Y
     out = ops.hermitian_part(out, _scale_power(s, opt, xp))
     return out, ((s, *groups) if residuals else None)
 
 
-def _warn_unreached(reached: float, opt: Any, eps: float, k2: float, dtype: Any, n: int) -> None:
-    """The certificate stopped short of ``tol``: warn unless the dtype's rounding is why.
+def _exact_root(A: Array, opt: Any, ops: Ops, residuals: bool, ratio: float, eps: float) -> tuple[Array, Any]:
+    """The eigh root (numerically singular eager input), with an AccuracyWarning where its
+    rounding floor misses ``tol``; residuals ``(w, V)`` for :func:`zolotarev_tangent`."""
+    from ._forward import _eigh_root  # (that module imports this one)
 
-    ``||B - I||`` measures both roots' errors: near its rounding floor (about
-    ``sqrt(n) eps cond``, the inverse root's) it cannot certify the square root below it, so a
-    certificate stalled there is judged by the typical rounding error of the power asked for
-    (``eps cond^p`` for ``A^-p``, ``eps cond^(p/2)`` for ``A^p``, measured; the worst case is
-    ``2 p eps cond``).
-    """
-    cond = 1 / (k2 * LO_SAFETY)
-    p = opt.power
+    out, res = _eigh_root(A, opt, ops)
     target = opt.tol if opt.tol is not None else math.sqrt(eps)
-    if reached > 10 * math.sqrt(n) * eps * cond:  # not rounding: the iteration did not converge
-        about = reached
-    else:
-        about = eps * cond ** (p if opt.inverse else p / 2)
-    if about <= target:
+    floor = rounding_floor(eps, 1 / ratio if ratio > 0 else math.inf, opt.inverse, opt.power)
+    if floor > target:
+        warn_accuracy(
+            f"tol={target:.2g} is out of reach for this numerically singular input in {A.dtype}: "
+            f"the exact eigh root is returned, accurate to about {floor:.2g}"
+        )
+    return out, (res if residuals else None)
+
+
+def _warn_unreached(reached: float, converged: bool, opt: Any, k2: float, dtype: Any, eps: float) -> None:
+    """``tol`` was not certified: warn, unless the iteration converged as planned and the
+    worst-case rounding floor (:func:`rounding_floor`) is below ``tol``.
+
+    Near the dtype's rounding the certificate measures its own rounding (of the product ``YZ``
+    and of the other root) as much as the result's error, so there the floor decides; so it
+    does for the square root of a numerically singular matrix, which is not measured.
+    """
+    target = opt.tol if opt.tol is not None else math.sqrt(eps)
+    cond = 1 / (k2 * LO_SAFETY)
+    floor = rounding_floor(eps, cond, opt.inverse, opt.power)
+    if converged and floor <= target:
         return
+    about = max(floor, reached) if not converged else floor
     warn_accuracy(
         f"tol={target:.2g} is out of reach for this input in {dtype} (estimated condition number "
-        f"{cond:.3g}): method='zolotarev' gives a relative error of about {about:.2g}"
+        f"{cond:.3g}): method='zolotarev' is accurate to about {about:.2g} here"
     )
 
 
 def _coupled(
-    X: Array, k2: float, tol: float, ops: Ops, groups: list, certify: bool
-) -> tuple[Array, Array, float]:
-    """``(Y, Z, e) ~ (X^(1/2), X^(-1/2), error)`` for ``X`` with its spectrum in about ``[k2, 1]``.
+    X: Array, k2: float, tol: float, ops: Ops, groups: list, certify: bool, inverse_out: bool
+) -> tuple[Array, Array, float, bool]:
+    """``(Y, Z) ~ (X^(1/2), X^(-1/2))`` for ``X`` with its spectrum in about ``[k2, 1]``, with
+    ``(e, converged)``.
 
-    ``e``: the certified relative error (``||B - I|| / 2``), or the planned one where not certified.
+    ``e``: the certified relative error of the root handed on (``Z`` with ``inverse_out``,
+    else ``Y``), or the planned one where not certified; ``converged``: certified, or the
+    planned error is below ``tol`` and ``||B - I||`` agrees with the plan (what remains is
+    rounding).
     """
     xp = ops.xp
     margin = 1.0 if certify else TRACED_MARGIN
@@ -272,24 +295,28 @@ def _coupled(
     Z = M * eye + xp.sum(wz * R, axis=0)
     Y = M * X + (M * math.fsum(a)) * eye - xp.sum(wy * R, axis=0)
     groups += [R, wz, wy, ops.constants((M,), X, X.ndim)[0, ...]]
-    last = math.inf
-    reached = delta
+    reached, converged = delta, not certify
+    # what rounding alone can leave in ||B - I||: the inverse root's error, up to sqrt(n) eps cond
     rounding = 10 * math.sqrt(X.shape[-1]) * float(xp.finfo(X.dtype).eps) / k2
     for n_step in range(1, MAX_STEPS + 1):
         if certify:
             B = ops.hermitian_part(Y @ Z)
-            e = NORM_SAFETY * ops.read(xp.max(largest_eigenvalue(B - eye, ops)))  # ||B - I||_2
-            reached = e / 2
-            if e / 2 <= tol or (delta <= tol and e <= rounding):
-                # certified; or converged as planned, with B's own rounding (about
-                # sqrt(n) eps cond, the inverse root's) above what the certificate can show
+            D = B - eye
+            # the certificate: the relative Frobenius error of the root handed on, to first order
+            # ||(B - I) T||_F / (2 ||T||_F) (B - I = phi^2 - 1 weighted like T's own eigenvalues, so
+            # the other root's rounding in directions that T barely has does not count)
+            T = Z if inverse_out else Y
+            reached = ops.read(xp.max(ops.fro(D @ T) / ops.fro(T))) / 2
+            if reached <= tol:
+                converged = True
                 break
-            if n_step == MAX_STEPS or (e > 0.5 * last and delta <= tol):
-                # no progress: rounding (or a spectrum far off the estimate); the caller warns
-                break
-            last = e
-            predicted = 2 * delta + delta * delta  # ||B - I|| after a step of error delta
-            if e < 1 and e <= max(2 * predicted, 0.5):
+            # ||B - I||_2 bounds the interval of the next step
+            e = NORM_SAFETY * ops.read(xp.max(spectral_norm(D, ops)))
+            as_planned = e <= max(4 * (2 * delta + delta * delta), rounding)
+            converged = as_planned and delta <= tol
+            if converged or n_step == MAX_STEPS:
+                break  # converged to the dtype's rounding, or out of steps (the caller judges)
+            if e < 1 and (as_planned or e <= 0.5):
                 kk = (1 - e) / (1 + e)
             else:  # far off the prediction: the spectrum estimate was; estimate B's afresh
                 kk = _fallback_k2(B, ops, floor=tol)
@@ -309,7 +336,7 @@ def _coupled(
         groups += [Y, Z, W, R, b]
         Y, Z = Y @ W, W @ Z
         reached = delta
-    return Y, Z, reached
+    return Y, Z, reached, converged
 
 
 def _scale_power(s: Array, opt: Any, xp: Any) -> Array:
@@ -329,6 +356,10 @@ def _fallback_k2(B: Array, ops: Ops, floor: float) -> float:
 def zolotarev_tangent(T: Array, res: Any, opt: Any, ops: Ops) -> Array:
     """The derivative of the computed composition along ``T`` (self-adjoint: JVP and VJP alike)."""
     xp = ops.xp
+    if len(res) == 2 and res[0].ndim == T.ndim - 1:  # the eigh root of singular input: (w, V)
+        from ._derivatives import daleckii_krein  # (that module imports this one)
+
+        return daleckii_krein(T, res[0], res[1], opt.exponent, ops)
     s, *flat = res
     nd = T.ndim
     E = T / s
