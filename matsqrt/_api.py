@@ -87,10 +87,10 @@ def sqrtm(
         from a cheap estimate of the extreme eigenvalues (power iteration; one extra
         inverse), which needs concrete values: under ``jax.jit`` pass ``order`` there. A ``tol``
         below the dtype's epsilon is raised to it with an
-        :class:`AccuracyWarning`. Never worse than the default: for Hermitian
-        input that no Padé order can reach (very ill-conditioned or singular),
-        the exact eigh root is used, with an :class:`AccuracyWarning` if even
-        that cannot reach ``tol`` in the dtype.
+        :class:`AccuracyWarning`. Numerically singular Hermitian input
+        (condition number beyond ``1 / (4 n eps)``) gets the exact eigh root on
+        eager arrays; an :class:`AccuracyWarning` where the dtype's rounding
+        keeps the result from ``tol``.
     backward : {"auto", "rational", "lyapunov", "eigh"}, optional
         How gradients are computed. ``"auto"`` (default): ``"rational"`` for
         Padé (the exact derivative of the approximant, reusing the forward's
