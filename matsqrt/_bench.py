@@ -937,7 +937,8 @@ def format_table(results: list[Result]) -> str:
         "of fwd and f+b);\nmm: time / one batched matmul A @ A; /pub, /eig: time ratio to the published algorithm "
         "(Padé [5/5] + 8 sign iterations) and\nto eigh-root, paired per round; err: relative Frobenius "
         "error vs float64 eigh (gradient of <G, Y>, Hermitian part).\n"
-        f"pade+tol: tol={PADE_TOL['float32']:g} (float32), {PADE_TOL['float64']:g} (float64)."
+        f"pade+tol: tol={PADE_TOL['float32']:g} (float32), {PADE_TOL['float64']:g} (float64): Zolotarev's "
+        "certified method for these Hermitian matrices (p = +-1/2, +-1/4), Padé's order otherwise."
     )
     if any(r.power != 0.5 for r in results):
         legend += (

@@ -144,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
         "rounds), matmul-equivalents, ratios to the published algorithm and to eigh-root, and the "
         "relative error of Y and of the gradient against float64 eigh. Lists are comma-separated.",
         epilog="Methods: pade (the default of matsqrt.sqrtm), "
-        f"pade+tol (accurate mode: tol={PADE_TOL['float32']:g} in float32, {PADE_TOL['float64']:g} in float64), taylor, newton_schulz, eigh; baselines: published (the paper's Padé [5/5] + 8 "
+        f"pade+tol (accurate mode: tol={PADE_TOL['float32']:g} in float32, {PADE_TOL['float64']:g} in float64, which "
+        "Hermitian input computes by Zolotarev's method), taylor, newton_schulz, eigh; baselines: published (the paper's Padé [5/5] + 8 "
         "Newton–Schulz sign iterations, written plainly), eigh-root (eigh with the library's autodiff), "
         "scipy (scipy.linalg.sqrtm per matrix, forward only, NumPy). Examples: "
         "'python -m matsqrt bench --backend torch --n 32,64 --batch 64 --json r.json'; "
