@@ -319,7 +319,7 @@ def _coupled(
             if e < 1 and (as_planned or e <= 0.5):
                 kk = (1 - e) / (1 + e)
             else:  # far off the prediction: the spectrum estimate was; estimate B's afresh
-                kk = _fallback_k2(B, ops, floor=tol)
+                kk = _fallback_k2(B, ops, floor=FLOOR * X.shape[-1] * float(xp.finfo(X.dtype).eps))
             m = next_poles(kk, tol)
         elif steps:
             m, kk = steps.pop(0)
