@@ -25,6 +25,13 @@ Eager calls raise a :class:`ValueError` naming the reasons and batch indices
 arrays), :func:`guarded` replaces the bad matrices by the identity before the
 computation and their results by NaN after it, so the rest of the batch is
 unaffected and nothing is synchronised to the host.
+
+General (``hermitian=False``) results are also checked after the computation, by
+their residual (:func:`residual_error`): no approximation error bound holds for
+every non-normal matrix, and under tracing the spectrum is not checked at all.
+Eager calls warn (:func:`warn_if_far_off`) where the result is estimated more than
+``FAR_OFF_WARN`` off; where values cannot be inspected (and in Dask chunks) such
+results beyond ``FAR_OFF_NAN`` become NaN, matrix by matrix.
 """
 
 from __future__ import annotations
@@ -38,13 +45,31 @@ from ._core import Ops
 
 Array = Any
 
-__all__ = ["REASONS", "ROUNDING", "bad_masks", "guarded", "raise_if_bad", "rounding_tol"]
+__all__ = [
+    "FAR_OFF_NAN",
+    "FAR_OFF_WARN",
+    "REASONS",
+    "ROUNDING",
+    "bad_masks",
+    "guarded",
+    "raise_if_bad",
+    "residual_error",
+    "rounding_tol",
+    "warn_if_far_off",
+    "where_text",
+]
 
 #: the rounding tolerance is ``ROUNDING * n * eps(dtype)``
 ROUNDING = 100.0
 REASONS = ("nonfinite", "asymmetric", "indefinite", "singular", "negative")
 #: how many offending batch indices an error message lists
 MAX_LISTED = 5
+#: general results estimated (from the residual) to be this far off warn (eager calls) ...
+FAR_OFF_WARN = 1e-2
+#: ... and become NaN where values cannot be inspected (traced calls, Dask chunks)
+FAR_OFF_NAN = 1e-1
+#: the residual test covers exponents j/k with k up to this
+RESIDUAL_MAX_DENOMINATOR = 8
 
 
 def rounding_tol(dtype: Any, n: int, xp: Any) -> float:
@@ -155,6 +180,11 @@ def _where(mask: np.ndarray) -> str:
     return f" at batch {noun} {shown}{more}"
 
 
+def where_text(mask: Array) -> str:
+    """`` at batch indices ...`` for a boolean mask of the batch (any backend), or ``""`` (no batch)."""
+    return _where(_to_host(mask))
+
+
 def raise_if_bad(
     A: Array, ops: Ops, *, inverse: bool, hermitian: bool, name: str = "A", power: float = 0.5
 ) -> None:
@@ -178,9 +208,96 @@ def raise_if_bad(
     raise ValueError("; ".join(parts) + " (pass check_finite=False to skip these checks)")
 
 
-def guarded(A: Array, ops: Ops, run: Any, *, inverse: bool, hermitian: bool) -> Array:
-    """``run(A)`` with bad matrices replaced by the identity and their results by NaN."""
+def residual_error(A: Array, Y: Array, exponent: float, ops: Ops) -> Array | None:
+    """The relative error of ``Y ~ A^p`` estimated from its residual, shape ``(...)``; NaN where
+    ``Y`` is not finite. ``None`` for exponents that are not ``+-j/k`` with a small ``k``.
+
+    With ``p = j/k``: ``Y^k = A^j``; with ``p = -j/k``: ``Y^k A^j = I``. Where ``Y = A^p (I + E)``
+    (a function of ``A``) the relative residual is about ``k ||E||``, so it is divided by ``k``.
+    Computed on matrices scaled to ``max|.| = 1``: no overflow at any representable scale.
+    """
+    from fractions import Fraction
+
+    frac = Fraction(abs(exponent)).limit_denominator(RESIDUAL_MAX_DENOMINATOR)
+    if abs(float(frac) - abs(exponent)) > 1e-12:
+        return None
+    j, k = frac.numerator, frac.denominator
     xp = ops.xp
+
+    def unit(M: Array) -> tuple[Array, Array]:
+        m = xp.max(xp.abs(M), axis=(-2, -1), keepdims=True)
+        m = xp.real(m) if xp.isdtype(m.dtype, "complex floating") else m
+        m = xp.where(m > 0, m, xp.ones_like(m))
+        return M / m, m
+
+    def power(M: Array, e: int) -> Array:
+        out = M
+        for _ in range(e - 1):
+            out = out @ M
+        return out
+
+    An, a = unit(A)
+    Yn, y = unit(Y)
+    # Y^k A^(-+j) = (Yn^k An^(-+j)) (y a^(-p))^k, with y a^(-p) of order 1
+    f = (y / a ** (abs(exponent))) ** k if exponent > 0 else (y * a ** abs(exponent)) ** k
+    if exponent > 0:
+        target = power(An, j)
+        diff = f * power(Yn, k) - target
+    else:
+        target = ops.eye_like(An)
+        diff = f * (power(Yn, k) @ power(An, j)) - target
+    ratio = ops.fro(diff) / ops.fro(target)
+    return ratio[..., 0, 0] / k
+
+
+def warn_if_far_off(A: Array, Y: Array, exponent: float, ops: Ops, name: str) -> None:
+    """An :class:`AccuracyWarning` naming the general matrices whose result is estimated (by its
+    residual) more than :data:`FAR_OFF_WARN` off (eager arrays)."""
+    err = residual_error(A, Y, exponent, ops)
+    if err is None:
+        return
+    if hasattr(err, "detach"):  # torch, any device
+        err = err.detach().cpu()
+    elif hasattr(err, "get") and type(err).__module__.startswith("cupy"):
+        err = err.get()
+    err = np.asarray(err, dtype=float)
+    far = ~(err <= FAR_OFF_WARN)
+    if not far.any():
+        return
+    from ._core._options import warn_accuracy
+
+    worst = np.where(np.isfinite(err), err, np.inf).max()
+    how = (
+        f"off by about {worst:.2g} (relative, estimated from its residual)"
+        if np.isfinite(worst)
+        else "not finite"
+    )
+    warn_accuracy(
+        f"{name}: the result{_where(far)} is {how}: the method does not converge for this general "
+        "matrix (eigenvalues near the negative real axis, or far from normal). Pass tol= (e.g. "
+        "tol=1e-8: the Denman–Beavers iteration, which converges wherever the principal root exists)"
+    )
+
+
+def guarded(
+    A: Array, ops: Ops, run: Any, *, inverse: bool, hermitian: bool, exponent: float | None = None
+) -> Array:
+    """``run(A)`` with bad matrices replaced by the identity and their results by NaN.
+
+    General input (``exponent`` given): results estimated more than :data:`FAR_OFF_NAN` off
+    (:func:`residual_error`) become NaN too.
+    """
+    xp = ops.xp
+    if not hermitian and exponent is not None:
+        inner = run
+
+        def run(M: Array) -> Array:
+            out = inner(M)
+            err = residual_error(M, out, exponent, ops)
+            if err is None:
+                return out
+            return xp.where(~(err <= FAR_OFF_NAN)[..., None, None], xp.full_like(out, math.nan), out)
+
     masks = bad_masks(A, ops, inverse=inverse, hermitian=hermitian)
     if not masks:
         return run(A)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._core import Ops
-from ._validation import as_array, check_matrix
+from ._validation import as_array, as_array_like, check_matrix
 
 __all__ = ["residual"]
 
@@ -53,7 +53,7 @@ def residual(A: Any, Y: Any, /, *, inverse: bool = False) -> Any:
     True
     """
     A, xp = as_array(A, "A")
-    Y, _ = as_array(Y, "Y")
+    Y = as_array_like(Y, xp, "Y")
     check_matrix(A, "A")
     check_matrix(Y, "Y")
     ops = Ops(xp)
@@ -63,5 +63,8 @@ def residual(A: Any, Y: Any, /, *, inverse: bool = False) -> Any:
     else:
         E = Y @ Y - A
         den = ops.fro_safe(A)
-    r = ops.fro_safe(E) / den
+    num = ops.fro_safe(E)
+    # the zero matrix: 0 where its root is exact (Y = 0), inf otherwise (not NaN)
+    safe = xp.where(den > 0, den, xp.ones_like(den))
+    r = xp.where(den > 0, num / safe, xp.where(num > 0, xp.full_like(num, float("inf")), xp.zeros_like(num)))
     return r[..., 0, 0]

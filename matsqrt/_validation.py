@@ -18,6 +18,7 @@ from ._core._spectrum import largest_eigenvalue
 __all__ = [
     "AccuracyWarning",
     "as_array",
+    "as_array_like",
     "check_bool",
     "check_matrix",
     "compute_dtype",
@@ -64,6 +65,17 @@ def as_array(A: Any, name: str = "A") -> tuple[Any, Any]:
     return A, xp
 
 
+def as_array_like(B: Any, xp: Any, name: str, first: str = "A") -> Any:
+    """``B`` as an array of the namespace ``xp`` (that of ``first``): Python sequences are converted,
+    an array of another library is a ``TypeError`` (its arithmetic with ``first`` would fail deep inside)."""
+    B, xp_b = as_array(B, name)
+    lib_a, lib_b = (getattr(x, "__name__", "?").replace("array_api_compat.", "") for x in (xp, xp_b))
+    if xp_b is not xp and lib_a != lib_b:
+        msg = f"{name} is a {lib_b} array but {first} a {lib_a} array: pass both from the same library"
+        raise TypeError(msg)
+    return B
+
+
 def _refuse_unsupported(A: Any, name: str) -> None:
     import numpy as np
 
@@ -103,7 +115,13 @@ def check_matrix(A: Any, name: str = "A") -> None:
 
 def compute_dtype(A: Any, xp: Any, name: str = "A") -> tuple[Any, Any]:
     """``(A in its compute dtype, dtype to return)``; raise TypeError if non-numeric."""
+    import numpy as np
+
     dt = A.dtype
+    if isinstance(dt, np.dtype) and not dt.isnative:
+        # big-endian data on a little-endian machine (or the reverse): the same dtype, native
+        A = xp.astype(A, dt.newbyteorder("="))
+        return compute_dtype(A, xp, name)[0], dt
     if xp.isdtype(dt, "bool") or not xp.isdtype(dt, "numeric"):
         msg = f"{name} must have a numeric (real or complex floating, or integer) dtype, got {dt}"
         raise TypeError(msg)
@@ -111,7 +129,14 @@ def compute_dtype(A: Any, xp: Any, name: str = "A") -> tuple[Any, Any]:
         target = _default_float(xp, A)
         return xp.astype(A, target), target
     if xp.isdtype(dt, "real floating") and dt not in (xp.float32, xp.float64):
+        if getattr(dt, "itemsize", 0) > 8:
+            msg = f"{name} has dtype {dt}, which matsqrt does not compute in; pass A.astype(float64)"
+            raise TypeError(msg)
         return xp.astype(A, xp.float32), dt  # float16 / bfloat16
+    if xp.isdtype(dt, "complex floating") and dt not in (xp.complex64, xp.complex128):
+        target = "complex128" if getattr(dt, "itemsize", 0) > 16 else "complex64"
+        msg = f"{name} has dtype {dt}, which matsqrt does not compute in; convert it to {target}"
+        raise TypeError(msg)
     return A, dt
 
 
@@ -221,6 +246,15 @@ def resolve_options(
         method = "zolotarev"
     if method == "zolotarev":
         return _zolotarev_options(xp, A.dtype, inverse, tol, backward, power)
+    if method == "denman_beavers" or (
+        not hermitian
+        and power == 0.5
+        and (method == "auto" or (method == "pade" and order is None and tol is not None))
+    ):
+        # general matrices: Padé's error depends on how far the eigenvalues lie from the
+        # positive real axis, which no cheap bound sees; the Denman–Beavers iteration
+        # converges wherever the principal root exists, and certifies its result
+        return _denman_beavers_options(xp, A.dtype, inverse, order, tol, backward, hermitian, power)
 
     scaling = None
     bwd_iters = None  # backward="lyapunov": until converged (eager), 8 iterations (traced)
@@ -256,7 +290,9 @@ def resolve_options(
             if method == "zolotarev":
                 return _zolotarev_options(xp, A.dtype, inverse, tol, backward, power)
         if method == "pade":
-            order = order_for("pade", tol, 1.0, cond, q)
+            # A^p for small |p| is I + p log A + ...: a forward error tol relative to A^p is an
+            # error tol / |p| relative to the derivative, so the order aims at tol |p|
+            order = order_for("pade", tol * min(1.0, 2 * power), 1.0, cond, q)
             scaling = "estimate"
             if hermitian and order > MAX_ORDER["pade"]:
                 # beyond every Padé order for this conditioning (or singular): the exact
@@ -380,15 +416,15 @@ def warn_if_default_far_off(A: Any, opt: Options, ops: Ops, name: str) -> None:
     if bool(xp.any(zero)):
         s = xp.where(zero, xp.ones_like(s), s)
         A = xp.where(zero, ops.eye_like(A), A)
-    hi = largest_eigenvalue(A, ops) * 1.01
+    ratio = largest_eigenvalue(A, ops) / s * 1.01  # l_max / s, without overflow at any scale
     t = xp.ones_like(s)
     if opt.pade_form == "product":  # the product form scales the spectrum down by t further
         bound = product_form(opt, ops, A.dtype)[1]
-        t = xp.maximum(t, hi / (s * bound))
-    x_max = ops.read(xp.max(hi / (s * t)))
+        t = xp.maximum(t, ratio / bound)
+    x_max = ops.read(xp.max(ratio / t))
     x_max = 2.0 ** (math.ceil(4 * math.log2(max(x_max, 1e-300))) / 4)  # a few cached values
     x_lo = _lowest_good(opt.order, opt.q, opt.inverse, opt.power, x_max)
-    if math.isfinite(x_lo) and not bool(xp.any(ops.cholesky_fails(A - (s * t * x_lo) * ops.eye_like(A)))):
+    if math.isfinite(x_lo) and not bool(xp.any(ops.cholesky_fails(A - (s * (t * x_lo)) * ops.eye_like(A)))):
         return
     # flagged: estimate the smallest eigenvalues too (one inverse) and predict from the
     # batch's extremes
@@ -398,8 +434,8 @@ def warn_if_default_far_off(A: Any, opt: Options, ops: Ops, name: str) -> None:
         opt.q,
         opt.inverse,
         opt.power,
-        ops.read(xp.min(lo / (s * t))),
-        ops.read(xp.max(hi / (s * t))),
+        ops.read(xp.min(lo / s / t)),
+        ops.read(xp.max(hi / s / t)),
     )
     cond = ops.read(xp.max(hi / xp.where(lo > 0, lo, xp.full_like(lo, math.nan))))
     cond_txt = f"{cond:.2g}" if math.isfinite(cond) else "inf (singular)"
@@ -431,6 +467,46 @@ def _zolotarev_options(
         bwd_iters=None,
         hermitian=True,
         scaling="estimate",
+        power=power,
+        tol=tol,
+    )
+
+
+def _denman_beavers_options(
+    xp: Any,
+    dtype: Any,
+    inverse: bool,
+    order: Any,
+    tol: float | None,
+    backward: str,
+    hermitian: bool,
+    power: float,
+) -> Options:
+    if power != 0.5:
+        msg = f'method="denman_beavers" computes A^p for p = +-1/2, not p = {-power if inverse else power:g}; use "pade" or "eigh"'
+        raise ValueError(msg)
+    if order is not None:
+        msg = (
+            'method="denman_beavers" iterates until its certificate reaches tol; pass tol= instead of order='
+        )
+        raise ValueError(msg)
+    if backward == "rational":
+        msg = 'backward="rational" differentiates a rational approximant; method="denman_beavers" takes "lyapunov" or "eigh"'
+        raise ValueError(msg)
+    eps = float(xp.finfo(dtype).eps)
+    if tol is not None and tol < eps:
+        warnings.warn(
+            f"tol={tol:g} is below what {dtype} can deliver; using tol={eps:g}", AccuracyWarning, stacklevel=6
+        )
+        tol = eps
+    return Options(
+        inverse=inverse,
+        method="denman_beavers",
+        order=0,
+        backward="lyapunov" if backward == "auto" else backward,
+        bwd_iters=None,
+        hermitian=hermitian,
+        scaling="frobenius",
         power=power,
         tol=tol,
     )

@@ -53,10 +53,12 @@ def test_vjp_and_sylvester_on_dask():
     )
 
 
-def test_tol_of_general_matrices_needs_values_and_is_refused():
-    with pytest.raises(ValueError, match="order"):
-        matsqrt.sqrtm(da.from_array(np.eye(3)), tol=1e-8, hermitian=False)
-    # Hermitian input: Zolotarev's method, certified chunk by chunk
+def test_tol_is_certified_chunk_by_chunk():
+    # general input: the Denman–Beavers iteration
+    M = random_spd((4, 6), 10.0, seed=1) @ random_spd((4, 6), 10.0, seed=3)
+    Y = matsqrt.sqrtm(da.from_array(M, chunks=(2, 6, 6)), tol=1e-10, hermitian=False).compute()
+    np.testing.assert_allclose(Y @ Y, M, rtol=1e-9, atol=1e-10)
+    # Hermitian input: Zolotarev's method
     A = random_spd((4, 6), 1e4, seed=2)
     Y = matsqrt.sqrtm(da.from_array(A, chunks=(2, 6, 6)), tol=1e-8).compute()
     ref = matsqrt.sqrtm(A, method="eigh")

@@ -447,3 +447,18 @@ def test_eigh_vjp_of_roots_near_the_range_ends(scale):
     G = np.eye(2, dtype=np.float32)
     g = matsqrt.sqrtm_vjp(Y, G, backward="eigh")
     np.testing.assert_allclose(np.diag(g), [1 / (2 * scale), 0.5], rtol=1e-6)
+
+
+@pytest.mark.parametrize("p", [1e-8, 1e-4, -1e-4])
+def test_small_power_tol_holds_for_the_gradient(p):
+    """A^p = I + p log A + ...: tol relative to A^p allowed an order whose derivative was 0.44 off
+    at p = 1e-8, tol=1e-6; the order now aims at tol |p|."""
+    A = random_spd(6, 10.0, seed=0)
+    G = np.random.default_rng(1).standard_normal((6, 6))
+    G = (G + G.T) / 2
+    w, V = np.linalg.eigh(A)
+    ref = daleckii_krein(G, w, V, p, Ops(np))
+    torch = pytest.importorskip("torch")
+    At = torch.tensor(A, requires_grad=True)
+    (matsqrt.powm(At, p, tol=1e-6) * torch.tensor(G)).sum().backward()
+    assert rel_error(At.grad.numpy(), ref) <= 1e-5

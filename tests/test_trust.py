@@ -459,3 +459,89 @@ def test_lu_guard_under_transforms(how):
         assert rel_error(out.numpy(), ref) <= 1e-12
     finally:
         torch.set_num_threads(threads)
+
+
+# -- issue 25: precision, eigh on singular and NaN input, gradients at singular input --------
+
+
+def test_byte_order_and_unsupported_dtypes():
+    """Big-endian float64 is float64 (it was computed in float32); long doubles and torch's
+    complex32 are refused with what to pass instead."""
+    A = random_spd(5, 10.0, seed=0)
+    for dt in (">f8", ">c16"):
+        Y = matsqrt.sqrtm(A.astype(dt), method="eigh")
+        assert Y.dtype == np.dtype(dt)
+        assert rel_error(Y @ Y, A) <= 1e-13
+    for dt, fix in ((np.longdouble, "float64"), (np.clongdouble, "complex128")):
+        if np.dtype(dt).itemsize <= np.dtype(fix).itemsize:
+            continue  # long double is double on this platform
+        with pytest.raises(TypeError, match=fix):
+            matsqrt.sqrtm(A.astype(dt))
+    torch = pytest.importorskip("torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # complex32 is experimental in torch
+        C = torch.eye(2).to(torch.complex32)
+    with pytest.raises(TypeError, match="complex64"):
+        matsqrt.sqrtm(C)
+
+
+def test_extreme_scales(xp):
+    """1e308 I: root 1e154 and inverse root 1e-154, no overflow warning (NumPy: in the trace)."""
+    if "jax" in xp.__name__:
+        pytest.skip("JAX on CPU flushes subnormals: 1 / 1e308 is 0 (documented)")
+    A = 1e308 * np.eye(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for kw in ({}, {"method": "eigh"}, {"tol": 1e-8}, {"hermitian": False}):
+            np.testing.assert_allclose(to_np(matsqrt.sqrtm(to_xp(xp, A), **kw)), 1e154 * np.eye(2), rtol=1e-9)
+            np.testing.assert_allclose(
+                to_np(matsqrt.invsqrtm(to_xp(xp, A), **kw)), 1e-154 * np.eye(2), rtol=1e-9, atol=0
+            )
+
+
+def test_numerically_singular_inverse_is_refused(xp):
+    """A rank-19 20x20 covariance passes the Cholesky test (rounding), but eigh finds an eigenvalue
+    within rounding of 0: the inverse root is refused (eager) or NaN, never noise of size 1e7."""
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        X = rng.standard_normal((20, 19))
+        A = X @ X.T
+        try:
+            np.linalg.cholesky(A)
+            break
+        except np.linalg.LinAlgError:
+            continue
+    for kw in ({"method": "eigh"}, {"method": "auto"}, {"tol": 1e-8}):
+        if _lazy(xp):
+            assert np.all(np.isnan(to_np(matsqrt.invsqrtm(to_xp(xp, A), **kw))))
+            continue
+        with pytest.raises(ValueError, match="singular to rounding"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", matsqrt.AccuracyWarning)
+            matsqrt.invsqrtm(to_xp(xp, A), **kw)
+
+
+@pytest.mark.parametrize("method", ["eigh", "auto"])
+def test_nan_matrix_with_eigh_keeps_its_batch(xp, method):
+    """check_finite=False: NumPy and torch's eigensolvers raise for a batch with a NaN matrix."""
+    A = np.stack([np.eye(3), np.full((3, 3), np.nan), 4 * np.eye(3)])
+    out = to_np(matsqrt.sqrtm(to_xp(xp, A), method=method, check_finite=False))
+    assert np.all(np.isnan(out[1]))
+    np.testing.assert_allclose(out[[0, 2]], np.stack([np.eye(3), 2 * np.eye(3)]), atol=1e-12)
+
+
+def test_gradient_at_singular_covariance_is_finite():
+    """A batch of rank-10 32x32 covariances: the exact derivative is infinite on the null space;
+    every method gives a finite gradient (eigh: eigenvalues floored at n eps max(w))."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4, 32, 10))
+    C = X @ X.transpose(0, 2, 1)
+    for kw in ({"method": "eigh"}, {"method": "auto"}, {"tol": 1e-8}, {"order": 5}):
+        A = torch.tensor(C, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", matsqrt.AccuracyWarning)
+            matsqrt.sqrtm(A, **kw).sum().backward()
+        assert torch.isfinite(A.grad).all(), kw
+    # on the range of A the gradient is the exact one: a full-rank matrix is unaffected
+    A = torch.tensor(random_spd(6, 10.0, seed=1), requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a: matsqrt.sqrtm((a + a.mT) / 2, method="eigh"), (A,))

@@ -25,6 +25,8 @@ Three ways, chosen by ``Options.backward``:
     ``Z dZ + dZ Z = -Z^2 dA Z^2``; solved by the Newton–Schulz sign iteration
     (:mod:`._sign`): to convergence on eager arrays, ``TRACED_BWD_ITERS``
     iterations (the paper's 8) where values cannot be inspected. The VJP solves the adjoint equation with ``Y^H``.
+    General (non-Hermitian) input: Newton's sign iteration with inverses
+    (:func:`._sign.newton_sylvester`), which converges for every root's spectrum.
 ``"eigh"``
     Exact, Daleckii–Krein: with ``A = V diag(l) V^H``,
     ``dY = V ((V^H dA V) * D) V^H`` where ``D_ij = 1 / (sqrt l_i + sqrt l_j)``
@@ -37,17 +39,18 @@ transpose the JVP and torch can differentiate the VJP again.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ._forward import clip_eigenvalues, plain_if_one, product_form, scalar_power
 from ._ops import Ops
 from ._options import Options
-from ._sign import sign_sylvester
+from ._sign import newton_sylvester, sign_sylvester
 from ._zolotarev import zolotarev_tangent
 
 Array = Any
 
-__all__ = ["daleckii_krein", "jvp", "vjp"]
+__all__ = ["daleckii_krein", "jvp", "singular_floor", "vjp"]
 
 
 def jvp(dA: Array, A: Array, out: Array, res: Any, opt: Options, ops: Ops) -> Array:
@@ -151,19 +154,35 @@ TRACED_BWD_ITERS = 8
 
 def _lyapunov(T: Array, out: Array, opt: Options, ops: Ops, *, adjoint: bool) -> Array:
     M = ops.mH(out) if adjoint and not opt.hermitian else out
-    iters = opt.bwd_iters if opt.bwd_iters is not None or ops.eager else TRACED_BWD_ITERS
+    if opt.hermitian:
+        iters = opt.bwd_iters if opt.bwd_iters is not None or ops.eager else TRACED_BWD_ITERS
+
+        def solve(C: Array) -> Array:
+            return sign_sylvester(M, None, C, iters, ops)
+    else:
+        # the root of a general matrix has its spectrum anywhere in the open right half-plane,
+        # where Newton–Schulz may diverge (beyond pi/4 from the real axis): Newton's iteration
+        def solve(C: Array) -> Array:
+            return newton_sylvester(M, None, C, None, ops)
+
     if not opt.inverse:
-        return sign_sylvester(M, None, T, iters, ops)
+        return solve(T)
     M2 = M @ M
     if adjoint:
-        X = sign_sylvester(M, None, T, iters, ops)
-        return -(M2 @ X @ M2)
-    return sign_sylvester(M, None, -(M2 @ T @ M2), iters, ops)
+        return -(M2 @ solve(T) @ M2)
+    return solve(-(M2 @ T @ M2))
 
 
 def _eigh(A: Array, ops: Ops) -> tuple[Array, Array]:
     w, V = ops.eigh(A)
     return clip_eigenvalues(w, ops.xp), V
+
+
+def singular_floor(w: Array, xp: Any) -> Array:
+    """``n eps max|w|`` per matrix (shape ``(..., 1)``): eigenvalues below it are 0 to rounding."""
+    n = w.shape[-1]
+    eps = float(xp.finfo(w.dtype).eps)
+    return n * eps * xp.max(xp.abs(w), axis=-1, keepdims=True)
 
 
 def daleckii_krein(
@@ -177,11 +196,23 @@ def daleckii_krein(
     ``m = min`` and ``L = log(m / M) <= 0``, ``D = M^(p-1) expm1(p L) / expm1(L)``;
     for ``p = +-1/2`` the closed forms ``1 / (sqrt(w_i) + sqrt(w_j))`` and
     ``-1 / (sqrt(w_i w_j) (sqrt(w_i) + sqrt(w_j)))``. Finite at repeated
-    eigenvalues; infinite where ``w_i = w_j = 0`` (``A^p`` is not differentiable there).
-    For ``p = +-1/2``, ``roots`` (the square roots of ``w``) may be given instead of ``w``:
-    squaring them could overflow or underflow.
+    eigenvalues. For ``p = +-1/2``, ``roots`` (the square roots of ``w``) may be given
+    instead of ``w``: squaring them could overflow or underflow.
+
+    Singular input (``p > 0``): the derivative is infinite on the null space
+    (``w_i = w_j = 0``), and rounding cannot tell eigenvalues below ``n eps max(w)`` from 0.
+    Eigenvalues that are 0 (clipped rounding-level negative ones) are lifted to that level
+    (:func:`singular_floor`): a finite gradient, that of ``A^p`` with its null space lifted
+    to the rounding level, like the computed eigenvalues next to it.
     """
     xp = ops.xp
+    if p > 0:  # eigenvalues clipped to 0 (rounding-level negative ones) are lifted to the floor
+        if roots is not None:
+            # sqrt(n eps max w) = sqrt(n eps) max r, without squaring r
+            floor = math.sqrt(roots.shape[-1] * float(xp.finfo(roots.dtype).eps))
+            roots = xp.where(roots > 0, roots, floor * xp.max(roots, axis=-1, keepdims=True))
+        else:
+            w = xp.where(w > 0, w, singular_floor(w, xp))
     if p == 0.5:
         r = xp.sqrt(w) if roots is None else roots
         D = 1 / (r[..., :, None] + r[..., None, :])

@@ -10,7 +10,8 @@ Other powers (``Options.power``; Padé in partial fractions and eigh only) alike
 Normalisation (``Options.scaling``)
     ``"frobenius"``: ``s = ||A||_F``, the paper's choice; the spectrum of
     ``A_n`` lies in ``(0, 1]``, which the Taylor series and Newton–Schulz need.
-    ``"mean"``: ``s = |trace(A)| / n``, the mean eigenvalue. The Padé
+    ``"mean"``: ``s = |trace(A)| / n``, the mean eigenvalue (general input:
+    at least ``||A||_F / n``, as the trace may cancel). The Padé
     approximant converges for any positive spectrum and its error is symmetric
     in ``x -> 1/x``, so a scale inside the spectrum is far better than one
     above it: at n = 64 the Frobenius norm puts a flat spectrum at 1/8.
@@ -88,6 +89,8 @@ def forward(A: Array, opt: Options, ops: Ops, residuals: bool = True) -> tuple[A
         return out, (res if residuals else None)
     if opt.method == "zolotarev":
         return zolotarev_root(A, opt, ops, residuals)
+    if opt.method == "denman_beavers":
+        return denman_beavers(A, opt, ops), None
     s0 = scale_of(A, opt.scaling, ops, opt.hermitian)
     # the zero matrix: normalise by 1 and rescale by 0 (its root is 0, its inverse root inf)
     zero = ops.known(ops.xp.all(s0 > 0)) is not True
@@ -130,7 +133,16 @@ def scale_of(A: Array, scaling: str, ops: Ops, hermitian: bool = True) -> Array:
     if scaling == "frobenius":
         s = ops.fro_safe(A)
     elif scaling == "mean":
-        s = xp.abs(ops.trace(A)) / A.shape[-1]
+        n = A.shape[-1]
+        # |trace| / n as the mean of the diagonal scaled by its largest entry: no overflow
+        d = xp.linalg.diagonal(A)
+        m = xp.max(xp.abs(d), axis=-1, keepdims=True)
+        m = xp.sqrt(xp.where(m > 0, m, xp.ones_like(m)))  # divided twice: 1 / max|d| may be subnormal
+        s = (xp.abs(xp.sum(d / m / m, axis=-1, keepdims=True)) / n * m * m)[..., None]
+        if not hermitian:
+            # |trace| / n can be tiny against the spectrum (eigenvalues c +- i: the trace is 2c);
+            # ||A||_F / n bounds the spectral radius / n from above, so |lambda / s| <= n
+            s = xp.maximum(s, ops.fro_safe(A) / n)
         # a traceless (e.g. zero) matrix, or a trace that overflows, falls back to the norm
         if not ops.known(xp.all((s > 0) & xp.isfinite(s))):
             s = xp.where((s > 0) & xp.isfinite(s), s, ops.fro_safe(A))
@@ -304,11 +316,103 @@ def _newton_schulz(An: Array, opt: Options, ops: Ops) -> Array:
     return Z if opt.inverse else Y
 
 
+#: Denman–Beavers steps where values cannot be inspected (single, double precision): with
+#: the norm scaling enough for moduli spanning 1e6 (single) and 1e12 (double), measured
+DB_TRACED_STEPS = {"single": 10, "double": 14}
+#: at most this many steps on eager arrays
+DB_MAX_STEPS = 40
+#: the iteration is scaled while ``||M - I||_F`` exceeds this
+DB_SCALE_UNTIL = 1e-2
+
+
+def denman_beavers(A: Array, opt: Options, ops: Ops) -> Array:
+    """The product form of the scaled Denman–Beavers iteration (Higham, *Functions of Matrices*, 6.3).
+
+    With ``A_n = A / s`` (``s = ||A||_F / sqrt(n)``), ``M_0 = A_n``, ``X_0 = A_n`` (root) or
+    ``I`` (inverse root)::
+
+        X <- mu X (I + M^-1 / mu^2) / 2
+        M <- (I + (mu^2 M + M^-1 / mu^2) / 2) / 2
+
+    ``M -> I`` and ``X -> A_n^(+-1/2)`` for every matrix with no eigenvalue on the closed
+    negative real axis: it is Newton's sign iteration in disguise, and converges quadratically
+    wherever the principal root exists. ``mu = (||M^-1||_F / ||M||_F)^(1/4)`` (norm scaling)
+    while ``||M - I||_F > DB_SCALE_UNTIL``. One inverse and one product per step.
+
+    Certificate: ``X = A_n^(+-1/2) M^(1/2)`` (all iterates are functions of ``A``), so the
+    relative error of ``X`` is at most ``||M^(1/2) - I|| ~ ||M - I||_F / 2``. Eager arrays
+    iterate until that is at most ``opt.tol`` (or stops decreasing: the rounding floor), and
+    warn where it stays above; traced arrays take :data:`DB_TRACED_STEPS`.
+    """
+    xp = ops.xp
+    n = A.shape[-1]
+    s = ops.fro_safe(A) / math.sqrt(n)
+    s = xp.where(s > 0, s, xp.ones_like(s))
+    s = xp.real(s) if xp.isdtype(s.dtype, "complex floating") else s
+    M = A / s
+    eye = ops.eye_like(M)
+    X = M if not opt.inverse else eye
+    eps = float(xp.finfo(A.dtype).eps)
+    steps = DB_MAX_STEPS if ops.eager else DB_TRACED_STEPS["double" if eps < 1e-10 else "single"]
+    target = 2 * opt.tol if opt.tol is not None else 4 * n * eps
+    previous = math.inf
+    reached = math.inf
+    cond = math.nan
+    for k in range(steps):
+        Mi = ops.inv(M)
+        if k == 0 and ops.eager and opt.tol is not None:
+            cond = ops.read(xp.max(ops.fro(M) * ops.fro(Mi)))  # the Frobenius condition number of A
+        far = ops.fro(M - eye) > DB_SCALE_UNTIL
+        mu = xp.sqrt(xp.sqrt(ops.fro(Mi) / ops.fro(M)))
+        mu = xp.where(far & xp.isfinite(mu) & (mu > 0), mu, xp.ones_like(mu))
+        mu2 = mu * mu
+        X = mu * ops.matmul(X, (eye + Mi / mu2) / 2)
+        M = (eye + (mu2 * M + Mi / mu2) / 2) / 2
+        if ops.eager:
+            d = ops.read(xp.max(ops.fro(M - eye)))  # NaN where an inverse failed
+            reached = d / 2
+            if d <= target or (d < DB_SCALE_UNTIL and d > previous / 2) or not math.isfinite(d):
+                break  # certified, or at the rounding floor (no longer contracting), or failed
+            previous = d
+    if ops.eager:
+        from ._options import rounding_floor, warn_accuracy
+
+        limit = opt.tol if opt.tol is not None else DB_SCALE_UNTIL
+        floor = rounding_floor(eps, cond, opt.inverse) if math.isfinite(cond) else 0.0
+        if not reached <= max(limit, 2 * n * eps):
+            what = f"tol={opt.tol:g}" if opt.tol is not None else "convergence"
+            warn_accuracy(
+                f"the Denman–Beavers iteration did not reach {what}: its certificate "
+                f"||M - I||_F / 2 is {reached:.2g} (the matrix is close to having an eigenvalue on the "
+                "negative real axis, or numerically singular)"
+            )
+        elif opt.tol is not None and floor > opt.tol:
+            warn_accuracy(
+                f"tol={opt.tol:g} is out of reach for this input in {A.dtype} (condition number about "
+                f"{cond:.2g}): rounding limits the result to about {floor:.2g}"
+            )
+    rs = xp.sqrt(s)
+    out = X / rs if opt.inverse else X * rs
+    return ops.hermitian_part(out) if opt.hermitian else out
+
+
 def _eigh_root(A: Array, opt: Options, ops: Ops) -> tuple[Array, tuple[Array, Array]]:
     """The power through ``A = V diag(w) V^H``; ``(w, V)`` (``w`` clipped at 0) are kept for the backward."""
     xp = ops.xp
-    w_raw, V = ops.eigh(A)
+    # a NaN or Inf matrix (check_finite=False) gives NaN, not an error for its whole batch
+    # (NumPy and torch raise where the eigensolver fails): solved as the identity, then masked
+    finite = ops.all_finite(A)
+    ok = None if finite else xp.all(xp.isfinite(A), axis=(-2, -1))
+    w_raw, V = ops.eigh(A if ok is None else xp.where(ok[..., None, None], A, ops.eye_like(A)))
+    if ok is not None:
+        w_raw = xp.where(ok[..., None], w_raw, xp.full_like(w_raw, math.nan))
     w = clip_eigenvalues(w_raw, xp)  # negative powers of negative eigenvalues stay NaN
+    if opt.inverse:
+        # an eigenvalue at or below eps max|w| is rounding noise (its relative error is 1 or
+        # more): the inverse root of such a numerically singular matrix is NaN (eager calls
+        # refuse it), not noise of size 1 / sqrt(eps)
+        tiny = w_raw <= float(xp.finfo(w_raw.dtype).eps) * xp.max(xp.abs(w_raw), axis=-1, keepdims=True)
+        w_raw = xp.where(tiny, xp.full_like(w_raw, math.nan), w_raw)
     if opt.power == 0.5:
         f = 1 / xp.sqrt(w_raw) if opt.inverse else xp.sqrt(w)
     else:

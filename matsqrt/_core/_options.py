@@ -15,7 +15,7 @@ __all__ = [
     "warn_accuracy",
 ]
 
-METHODS = ("pade", "zolotarev", "taylor", "newton_schulz", "eigh", "auto")
+METHODS = ("pade", "zolotarev", "denman_beavers", "taylor", "newton_schulz", "eigh", "auto")
 BACKWARDS = ("auto", "rational", "lyapunov", "eigh")
 SCALINGS = ("frobenius", "mean", "estimate")
 
@@ -66,7 +66,8 @@ class Options:
     inverse : bool
         ``False`` for ``A^(1/2)``, ``True`` for ``A^(-1/2)`` (generally: the sign of the exponent).
     method : str
-        One of ``"pade"``, ``"zolotarev"``, ``"taylor"``, ``"newton_schulz"``, ``"eigh"`` (resolved).
+        One of ``"pade"``, ``"zolotarev"``, ``"denman_beavers"``, ``"taylor"``, ``"newton_schulz"``,
+        ``"eigh"`` (resolved).
     order : int
         Padé order m ([m/m]), Taylor degree, or Newton–Schulz iterations.
     backward : str
@@ -83,8 +84,8 @@ class Options:
         shifted inverses, accurate at any order) or ``"product"`` (one inverse
         of ``Q(A_n)``, low orders of Hermitian input; see ``_forward``).
     tol : float or None
-        ``method="zolotarev"``: the relative accuracy the iteration certifies (eager) or plans
-        for (traced).
+        ``method="zolotarev"`` and ``"denman_beavers"``: the relative accuracy the iteration
+        certifies (eager) or plans for (traced).
     power : float
         The exponent's magnitude ``|p|`` in ``(0, 1)``: the result is ``A^power``, or
         ``A^(-power)`` with ``inverse``. ``0.5`` for the square roots, which alone have

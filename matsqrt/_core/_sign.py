@@ -18,22 +18,50 @@ and ``X = lim Q / 2`` when ``Q_0 = C / c``. Each step costs 8 matrix products,
 6 when ``A is B`` (the Lyapunov-type case of the matrix-root gradients).
 The tangent map ``C -> X`` is linear with a fixed trip count, so frameworks can
 differentiate and transpose it.
+
+Newton–Schulz converges only where the scaled block matrix has its eigenvalues
+near the real axis (every positive definite ``A``, ``B``: the Hermitian
+gradients). For general coefficients, whose eigenvalues may lie anywhere in the
+open right half-plane, :func:`newton_sylvester` runs Newton's sign iteration
+``S <- (mu S + (mu S)^-1) / 2``, which converges for every such spectrum.
+With ``S_k = [[P, Q], [0, -R]]``, ``S^-1 = [[P^-1, P^-1 Q R^-1], [0, -R^-1]]``::
+
+    P <- (mu P + P^-1 / mu) / 2,  R <- (mu R + R^-1 / mu) / 2
+    Q <- (mu Q + P^-1 Q R^-1 / mu) / 2
+
+with the norm scaling ``mu = (||P^-1|| ||R^-1|| / (||P|| ||R||))^(1/4)`` while far
+from converged: two inverses (one when ``A is B``) and two products per step,
+quadratic convergence (8-12 steps measured up to condition numbers of 1e6).
+``P`` and ``R`` do not depend on ``C``, so the map ``C -> X`` is linear here too.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ._ops import Ops
 
 Array = Any
 
-__all__ = ["DEFAULT_MAX_ITERS", "DEFAULT_TRACED_ITERS", "sign_sylvester"]
+__all__ = [
+    "DEFAULT_MAX_ITERS",
+    "DEFAULT_TRACED_ITERS",
+    "NEWTON_TRACED_ITERS",
+    "newton_sylvester",
+    "sign_sylvester",
+    "unsolved_to_nan",
+]
 
 #: cap on the adaptive iteration used when ``iters=None`` on eager arrays
 DEFAULT_MAX_ITERS = 100
 #: fixed count used when ``iters=None`` but values cannot be inspected
 DEFAULT_TRACED_ITERS = 30
+#: Newton's sign iterations where values cannot be inspected (quadratic convergence: enough
+#: for spectra whose moduli span 1e12 in double precision, measured)
+NEWTON_TRACED_ITERS = 16
+#: Newton's iteration is scaled while the block diagonal is this far (relative) from a fixed point
+NEWTON_SCALE_UNTIL = 1e-2
 
 
 def sign_sylvester(A: Array, B: Array | None, C: Array, iters: int | None, ops: Ops) -> Array:
@@ -77,6 +105,60 @@ def sign_sylvester(A: Array, B: Array | None, C: Array, iters: int | None, ops: 
             converged = _converged(ops, Pn, P, tol) and (same or _converged(ops, Rn, R, tol))
         P, R, Q = Pn, Rn, Qn
     return Q / 2
+
+
+def newton_sylvester(A: Array, B: Array | None, C: Array, iters: int | None, ops: Ops) -> Array:
+    """Solve ``A X + X B = C`` (``B=None``: ``B = A``) by Newton's sign iteration, for spectra
+    of ``A`` and ``B`` anywhere in the open right half-plane.
+
+    ``iters=None``: until the block diagonal has converged, then once more (eager arrays,
+    at most :data:`DEFAULT_MAX_ITERS`); :data:`NEWTON_TRACED_ITERS` under tracing.
+    """
+    xp = ops.xp
+    same = B is None
+    c = ops.fro_safe(A) if same else xp.maximum(ops.fro_safe(A), ops.fro_safe(B))
+    c = xp.where(c > 0, c, xp.ones_like(c))
+    P = A / c
+    R = P if same else B / c
+    Q = C / c
+    adaptive = iters is None and ops.eager
+    n_iter = (DEFAULT_MAX_ITERS if adaptive else NEWTON_TRACED_ITERS) if iters is None else iters
+    tol = _convergence_tol(xp, P.dtype, P.shape[-1])
+    converged = False
+    for _ in range(n_iter):
+        Pi = ops.inv(P)
+        Ri = Pi if same else ops.inv(R)
+        nP, nPi = ops.fro(P), ops.fro(Pi)
+        ratio = (nPi / nP) ** 2 if same else (nPi * ops.fro(Ri)) / (nP * ops.fro(R))
+        mu = xp.sqrt(xp.sqrt(ratio))
+        # scaled while far from the fixed point (the scaling would slow the final quadratic steps)
+        far = ops.fro(P - Pi) > NEWTON_SCALE_UNTIL * nP  # S = S^-1 at the fixed point
+        far = far if same else far | (ops.fro(R - Ri) > NEWTON_SCALE_UNTIL * ops.fro(R))
+        mu = xp.where(far & xp.isfinite(mu) & (mu > 0), mu, xp.ones_like(mu))
+        Qn = (mu * Q + (Pi @ Q @ Ri) / mu) / 2
+        Pn = (mu * P + Pi / mu) / 2
+        Rn = Pn if same else (mu * R + Ri / mu) / 2
+        if adaptive:
+            if converged:
+                P, R, Q = Pn, Rn, Qn
+                break
+            converged = _converged(ops, Pn, P, tol) and (same or _converged(ops, Rn, R, tol))
+        P, R, Q = Pn, Rn, Qn
+    return Q / 2
+
+
+#: a solution whose backward error exceeds this does not solve the equation (see unsolved_to_nan)
+UNSOLVED = 1e-1
+
+
+def unsolved_to_nan(A: Array, B: Array | None, C: Array, X: Array, ops: Ops) -> Array:
+    """``X`` with NaN in the matrices whose backward error
+    ``||A X + X B - C||_F / ((||A||_F + ||B||_F) ||X||_F + ||C||_F)`` exceeds :data:`UNSOLVED`:
+    the sign function's result where a coefficient has eigenvalues off the open right half-plane."""
+    xp = ops.xp
+    B = A if B is None else B
+    err = ops.fro(A @ X + X @ B - C) / ((ops.fro(A) + ops.fro(B)) * ops.fro(X) + ops.fro(C))
+    return xp.where(~(err <= UNSOLVED), xp.full_like(X, math.nan), X)
 
 
 def _convergence_tol(xp: Any, dtype: Any, n: int) -> float:

@@ -57,7 +57,8 @@ def _root_block(block: Any, opt: Options, checks: dict[str, bool] | None) -> Any
 def _sylvester_block(A: Any, B: Any, C: Any, iters: int | None) -> Any:
     if C.size == 0:
         return C
-    return _block_adapter(A).sylvester(A, B, C, iters)
+    # an error would fail the whole graph: NaN where the equation is not solved
+    return _block_adapter(A).sylvester(A, B, C, iters, guard=True)
 
 
 def _run_block(*blocks: Any, fn: Any) -> Any:
@@ -83,7 +84,9 @@ class DaskAdapter(GenericAdapter):
     def guarded_root(self, A: da.Array, opt: Options, checks: dict[str, bool]) -> da.Array:
         return self.root(A, opt, checks)
 
-    def sylvester(self, A: da.Array, B: da.Array | None, C: da.Array, iters: int | None) -> da.Array:
+    def sylvester(
+        self, A: da.Array, B: da.Array | None, C: da.Array, iters: int | None, guard: bool = True
+    ) -> da.Array:
         B = A if B is None else B
         batch = np.broadcast_shapes(A.shape[:-2], B.shape[:-2], C.shape[:-2])
         C = _whole_matrices(da.broadcast_to(C, batch + C.shape[-2:]))

@@ -6,7 +6,8 @@ from typing import Any
 
 from .._checks import guarded
 from .._compat import device, is_cupy_namespace, is_numpy_namespace
-from .._core import Ops, Options, forward, sign_sylvester
+from .._core import Ops, Options, forward
+from .._core._sign import newton_sylvester, unsolved_to_nan
 
 Array = Any
 
@@ -47,10 +48,12 @@ class GenericAdapter:
 
     def guarded_root(self, A: Array, opt: Options, checks: dict[str, bool]) -> Array:
         """:meth:`root` where values cannot be inspected: NaN for the bad matrices only."""
-        return guarded(A, self.ops, lambda M: self.root(M, opt), **checks)
+        return guarded(A, self.ops, lambda M: self.root(M, opt), **checks, exponent=opt.exponent)
 
-    def sylvester(self, A: Array, B: Array | None, C: Array, iters: int | None) -> Array:
-        return sign_sylvester(A, B, C, iters, self.ops)
+    def sylvester(self, A: Array, B: Array | None, C: Array, iters: int | None, guard: bool = False) -> Array:
+        """``A X + X B = C``; ``guard``: NaN where ``X`` does not solve it (spectra off the right half-plane)."""
+        X = newton_sylvester(A, B, C, iters, self.ops)
+        return unsolved_to_nan(A, B, C, X, self.ops) if guard else X
 
     def run(self, fn: Any, *arrays: Array) -> Array:
         """Apply an array function ``fn(*arrays, ops)`` (used by the explicit VJPs)."""

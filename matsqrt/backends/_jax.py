@@ -32,7 +32,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from .._core import Ops, Options, forward, jvp, sign_sylvester
+from .._core import Ops, Options, forward, jvp
+from .._core._sign import newton_sylvester, unsolved_to_nan
 from ._generic import GenericAdapter
 
 __all__ = ["JaxAdapter", "JaxOps"]
@@ -66,11 +67,14 @@ class JaxOps(Ops):
 
     def cholesky_fails(self, a: jax.Array) -> jax.Array:
         # a mask: not differentiated (nor is JAX's Cholesky JVP, which fails like the factor)
-        L = _cholesky(jax.lax.stop_gradient(a), True)
+        # one triangle, as LAPACK reads it (NumPy, torch): symmetrising first would overflow
+        # near the largest float and average away a rounding-level asymmetry the others see
+        L = _cholesky(jax.lax.stop_gradient(a), False)
         return ~jnp.all(jnp.isfinite(L), axis=(-2, -1))
 
     def eigh(self, a: jax.Array) -> tuple[jax.Array, jax.Array]:
-        w, V = jnp.linalg.eigh(a)
+        # one triangle, as NumPy and torch read it (symmetrising would overflow near the largest float)
+        w, V = jnp.linalg.eigh(a, symmetrize_input=False)
         return w, V
 
     def read(self, a: Any) -> float:
@@ -192,9 +196,13 @@ class JaxAdapter(GenericAdapter):
     def root(self, A: jax.Array, opt: Options) -> jax.Array:
         return _root(A, opt)
 
-    def sylvester(self, A: jax.Array, B: jax.Array | None, C: jax.Array, iters: int | None) -> jax.Array:
+    def sylvester(
+        self, A: jax.Array, B: jax.Array | None, C: jax.Array, iters: int | None, guard: bool = False
+    ) -> jax.Array:
         # adaptive iteration only when every operand is concrete (vmap over C alone is not)
-        return sign_sylvester(A, B, C, iters, _ops(A, B, C))
+        ops = _ops(A, B, C)
+        X = newton_sylvester(A, B, C, iters, ops)
+        return unsolved_to_nan(A, B, C, X, ops) if guard else X
 
     def run(self, fn: Any, *arrays: jax.Array) -> jax.Array:
         return fn(*arrays, _ops(*arrays))
