@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 from ._checks import raise_if_bad, rounding_tol, warn_if_far_off, where_text
+from ._compat import device
 from ._core import Ops, Options, forward, vjp
 from ._core._derivatives import daleckii_krein
 from ._core._forward import clip_eigenvalues
+from ._core._options import BACKWARDS, METHODS
 from ._validation import (
     as_array,
     as_array_like,
@@ -242,7 +245,7 @@ def powm(
     hermitian: bool = True,
     check_finite: bool = True,
 ) -> Array:
-    """Fractional matrix power ``A^p`` for real ``0 < |p| < 1``, batched and differentiable.
+    """Matrix power ``A^p`` for any real ``p`` (one per matrix if ``p`` is an array), batched and differentiable.
 
     The principal power: for Hermitian positive (semi)definite ``A = V diag(l) V^H``,
     ``A^p = V diag(l^p) V^H``. ``p = 1/2`` and ``p = -1/2`` are :func:`sqrtm` and
@@ -251,6 +254,9 @@ def powm(
     or ``q = 1 - p`` with ``A^p = A A^(-q)``), evaluated as :func:`sqrtm` evaluates
     its own (one Hermitian inverse at the default order, partial fractions with one
     inverse per term otherwise), and its exact derivative as the backward.
+    Integer ``p`` (0 included) is computed by products (repeated squaring; of
+    ``A^-1`` for ``p < 0``), and ``|p| > 1`` as ``A^k A^f`` with ``k`` the integer
+    part (towards 0) and ``f`` the fractional part.
 
     Parameters
     ----------
@@ -258,9 +264,12 @@ def powm(
         Hermitian positive semidefinite matrices (``p > 0``) or positive definite
         ones (``p < 0``); or (``hermitian=False``) general matrices with no
         eigenvalue on the closed negative real axis. Leading dimensions are a batch.
-    p : float
-        The exponent, a real number with ``0 < |p| < 1``. For larger exponents
-        multiply by integer powers, e.g. ``A^1.25 = A @ powm(A, 0.25)``.
+    p : float or array
+        The exponent, any finite real number; or an array of them, one per matrix,
+        broadcasting against ``A``'s batch dimensions (an array of shape
+        ``batch + (1,)``, pyRiemann's convention, is read as one exponent per
+        matrix too). Matrices that share an exponent are computed together. The
+        values must be readable (not traced); no gradient is computed for ``p``.
     method : {"pade", "zolotarev", "eigh", "auto"}, optional
         ``"zolotarev"`` (``p = +-1/4``; and what ``tol`` uses there): the square
         roots' certified rational method, applied twice.
@@ -295,11 +304,13 @@ def powm(
     Raises
     ------
     ValueError
-        ``p`` not a real number with ``0 < |p| < 1``; ``method`` other than
-        ``"pade"``, ``"eigh"``, ``"auto"`` or ``backward="lyapunov"`` for
-        ``p != +-1/2``; and everything :func:`sqrtm` raises.
+        ``p`` NaN or infinite, or an array that does not broadcast against the
+        batch; ``method`` other than ``"pade"``, ``"eigh"``, ``"auto"`` or
+        ``backward="lyapunov"`` for ``p != +-1/2``; a negative integer power of a
+        singular matrix; and everything :func:`sqrtm` raises.
     TypeError
-        ``p`` not a real number (a bool, complex or array); as :func:`sqrtm`.
+        ``p`` not real (a bool, complex, string, or a traced value), or ``p`` a
+        tensor that requires grad; as :func:`sqrtm`.
 
     See Also
     --------
@@ -322,9 +333,182 @@ def powm(
     [2.0, 3.0]
     >>> bool(np.allclose(matsqrt.powm(A, -0.25, tol=1e-12), np.diag([0.5, 1 / 3])))
     True
+    >>> np.diag(matsqrt.powm(A, 1.5, method="eigh")).tolist()
+    [64.0, 729.0]
+    >>> matsqrt.powm(np.stack([A, A]), np.array([0.5, -0.5]), method="eigh")[:, 0, 0].tolist()
+    [4.0, 0.25]
     """
-    power, inverse = _check_power(p)
-    return _root(A, inverse, method, order, tol, backward, hermitian, check_finite, power)
+    keywords = {
+        "method": method,
+        "order": order,
+        "tol": tol,
+        "backward": backward,
+        "hermitian": hermitian,
+        "check_finite": check_finite,
+    }
+    exponents = _exponent_array(p)
+    if exponents is not None:
+        return _powm_per_matrix(A, exponents, keywords)
+    k, f = _split_power(p)
+    if 1.0 - abs(f) == 1.0:  # 0, or a fractional part below double resolution: A^f is I
+        f = 0.0
+    if f == 0.0:
+        return _integer_power(A, k, hermitian, check_finite, method, backward)
+    power, inverse = _check_power(f)
+    frac = _root(A, inverse, method, order, tol, backward, hermitian, check_finite, power)
+    if k == 0:
+        return frac
+    # A^p = A^k A^f (they commute); A's checks were made by the fractional power's call
+    Ak = _integer_power(A, k, hermitian, False, method, backward)
+    frac, xp = as_array(frac)
+    return adapter_for(xp, frac).run(partial(_product, hermitian=hermitian), xp.astype(Ak, frac.dtype), frac)
+
+
+def _product(X: Array, Y: Array, ops: Ops, *, hermitian: bool) -> Array:
+    out = X @ Y
+    return ops.hermitian_part(out) if hermitian else out
+
+
+def _split_power(p: Any) -> tuple[int, float]:
+    """``(k, f)`` with ``p = k + f``, ``k`` an integer (towards 0) and ``|f| < 1`` of ``p``'s sign."""
+    import numbers
+
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        if getattr(p, "shape", None) == () and not isinstance(p, (bool, complex)):
+            try:  # a 0-d real array
+                return _split_power(float(p))
+            except (TypeError, ValueError):
+                pass
+        msg = (
+            f"p must be a real number or an array of them, got {p!r} (Python or NumPy numbers, or an "
+            "array whose values can be read: they select the approximant's coefficients, so p cannot "
+            "be a traced value)"
+        )
+        raise TypeError(msg)
+    p = float(p)
+    if not abs(p) < math.inf:  # NaN or Inf (comparisons, not math.isfinite: torch.compile)
+        msg = f"p must be a finite real number, got {p}"
+        raise ValueError(msg)
+    k = int(p)  # towards 0
+    return k, p - k
+
+
+def _integer_power(
+    A: Array, k: int, hermitian: bool, check_finite: bool, method: str, backward: str
+) -> Array:
+    """``A^k`` by repeated squaring (``k < 0``: of ``A^-1``); ``A^0 = I``. Exact up to the products' rounding."""
+    A, xp = as_array(A)
+    check_matrix(A)
+    hermitian = check_bool(hermitian, "hermitian")
+    check_finite = check_bool(check_finite, "check_finite")
+    check_choice(method, METHODS, "method")  # unused for integer powers, but not misspelt
+    check_choice(backward, BACKWARDS, "backward")
+    A, out_dtype = compute_dtype(A, xp)
+    adapter = adapter_for(xp, A)
+    ops = adapter.ops
+    if check_finite and ops.eager and ops.all_finite(adapter.inspectable(A)) is False:
+        bad = ~xp.all(xp.isfinite(adapter.inspectable(A)), axis=(-2, -1))
+        msg = f"A{where_text(bad)} contains NaN or Inf (pass check_finite=False to skip these checks)"
+        raise ValueError(msg)
+    if any(d == 0 for d in A.shape):
+        return xp.astype(A, out_dtype)
+    out = adapter.run(partial(_matrix_power, k=k, hermitian=hermitian), A)
+    if k < 0 and check_finite and ops.eager and ops.all_finite(adapter.inspectable(out)) is False:
+        bad = ~xp.all(xp.isfinite(adapter.inspectable(out)), axis=(-2, -1))
+        msg = f"A{where_text(bad)} is singular: its power A^{k} does not exist"
+        raise ValueError(msg)
+    return xp.astype(out, out_dtype) if out.dtype != out_dtype else out
+
+
+def _matrix_power(A: Array, ops: Ops, *, k: int, hermitian: bool) -> Array:
+    """``A^k`` by repeated squaring (of ``A^-1`` for ``k < 0``; NaN where ``A`` is singular); ``A^0 = I``."""
+    if k == 0:
+        return ops.xp.zeros_like(A) + ops.eye_like(A)
+    if hermitian:  # a function of Hermitian matrices: its gradient is Hermitian, as the roots'
+        A = ops.hermitian_part(A)
+    base = ops.inv(A) if k < 0 else A
+    out = None
+    e = abs(k)
+    while e:
+        if e & 1:
+            out = base if out is None else out @ base
+        e >>= 1
+        if e:
+            base = base @ base
+    return ops.hermitian_part(out) if hermitian else out
+
+
+def _exponent_array(p: Any) -> Any:
+    """``p`` as a NumPy array of exponents when it is an array with at least one dimension, else ``None``."""
+    import numpy as np
+
+    if isinstance(p, (int, float)):  # the common case first (and no getattr: torch.compile)
+        return None
+    shape = getattr(p, "shape", None)
+    if isinstance(p, (list, tuple)):
+        p = np.asarray(p, dtype=float)
+    elif shape is None or tuple(shape) == ():
+        return None
+    if getattr(p, "requires_grad", False):
+        msg = "powm computes no gradient with respect to p: pass p.detach()"
+        raise TypeError(msg)
+    try:
+        if hasattr(p, "detach"):
+            p = p.detach().cpu()
+        values = np.asarray(p)
+    except Exception as exc:  # a traced value
+        msg = (
+            "p must be a real number or an array whose values can be read (they select the "
+            f"approximant's coefficients), got {type(p).__name__}"
+        )
+        raise TypeError(msg) from exc
+    if values.dtype == bool or not np.issubdtype(values.dtype, np.number) or np.iscomplexobj(values):
+        msg = f"p must hold real numbers, got dtype {values.dtype}"
+        raise TypeError(msg)
+    return values.astype(float)
+
+
+def _powm_per_matrix(A: Array, P: Any, keywords: dict[str, Any]) -> Array:
+    """``A^p`` with one exponent per matrix: ``P`` broadcasts against ``A``'s batch dimensions
+    (or has shape ``batch + (1,)``, pyRiemann's convention). Matrices sharing an exponent are
+    computed together."""
+    import numpy as np
+
+    A, xp = as_array(A)
+    check_matrix(A)
+    batch = tuple(A.shape[:-2])
+    if P.ndim == len(batch) + 1 and P.shape[-1] == 1 and P.shape[:-1] == batch:
+        P = P[..., 0]  # shape batch + (1,): broadcast against the eigenvalues in pyRiemann
+    try:
+        shape = np.broadcast_shapes(batch, P.shape)
+    except ValueError as exc:
+        msg = f"p of shape {P.shape} does not broadcast against A's batch dimensions {batch}"
+        raise ValueError(msg) from exc
+    n = A.shape[-1]
+    A = xp.broadcast_to(A, (*shape, n, n)) if tuple(shape) != batch else A
+    flat = xp.reshape(A, (-1, n, n))
+    values = np.broadcast_to(P, shape).reshape(-1)
+    if values.size == 0:
+        return xp.reshape(flat, (*shape, n, n))
+    parts, order = [], []
+    for u in np.unique(values):
+        idx = np.nonzero(values == u)[0]
+        sub = flat if idx.size == values.size else _take(xp, flat, idx)
+        parts.append(powm(sub, float(u), **keywords))
+        order.append(idx)
+    if len(parts) == 1:
+        out = parts[0]
+    else:
+        perm = np.argsort(np.concatenate(order), kind="stable")
+        out = _take(xp, xp.concat(parts, axis=0), perm)
+    return xp.reshape(out, (*shape, n, n))
+
+
+def _take(xp: Any, x: Array, idx: Any) -> Array:
+    """``x[idx]`` along the first axis for a NumPy integer array ``idx``."""
+    if "dask" in getattr(xp, "__name__", ""):
+        return x[idx]  # (dask's take with a dask index loses elements of a single chunk)
+    return xp.take(x, xp.asarray(idx.astype("int64"), device=device(x)), axis=0)
 
 
 def _check_power(p: Any) -> tuple[float, bool]:
@@ -347,12 +531,7 @@ def _check_power(p: Any) -> tuple[float, bool]:
         msg = f"|p| = {abs(p):g} is below double precision's resolution (1 - |p| rounds to 1): A^p is I to that precision"
         raise ValueError(msg)
     if not 0.0 < abs(p) < 1.0:
-        hint = (
-            "; for |p| >= 1 multiply by integer powers, e.g. A^1.25 = A @ powm(A, 0.25)"
-            if math.isfinite(p) and abs(p) >= 1
-            else ""
-        )
-        msg = f"p must be a real number with 0 < |p| < 1, got {p}{hint}"
+        msg = f"the fractional part p must be a real number with 0 < |p| < 1, got {p}"
         raise ValueError(msg)
     return abs(p), p < 0
 

@@ -5,6 +5,9 @@ the rounding tolerance ``tau = ROUNDING * n * eps(dtype)``:
 
 ``"nonfinite"``
     a NaN or Inf entry;
+``"range"``
+    (libraries that flush subnormal numbers to zero: JAX) an entry beyond ``1 / tiny``
+    (about ``4.5e307`` in float64), whose reciprocal would be flushed to zero;
 ``"asymmetric"``
     ``hermitian=True`` but ``max|A - A^H| > tau * max|A|``;
 ``"indefinite"``
@@ -61,7 +64,7 @@ __all__ = [
 
 #: the rounding tolerance is ``ROUNDING * n * eps(dtype)``
 ROUNDING = 100.0
-REASONS = ("nonfinite", "asymmetric", "indefinite", "singular", "negative")
+REASONS = ("nonfinite", "range", "asymmetric", "indefinite", "singular", "negative")
 #: how many offending batch indices an error message lists
 MAX_LISTED = 5
 #: general results estimated (from the residual) to be this far off warn (eager calls) ...
@@ -99,6 +102,9 @@ def bad_masks(A: Array, ops: Ops, *, inverse: bool, hermitian: bool) -> dict[str
     if finite is not None:
         masks["nonfinite"] = ~finite
     amax = ops.max_abs(A0)
+    if ops.flushes_subnormals:
+        # 1 / max|A| is subnormal, which this library flushes to zero: every normalisation fails
+        masks["range"] = amax * float(xp.finfo(A.dtype).smallest_normal) > 1
     if hermitian:
         asym = ops.asymmetry(A0) > tau * amax
         masks["asymmetric"] = asym
@@ -148,6 +154,10 @@ def _to_host(mask: Array) -> np.ndarray:
 
 _MESSAGES = {
     "nonfinite": "contains NaN or Inf",
+    "range": (
+        "has entries beyond 1 / (the smallest normal number), whose reciprocals this library "
+        "flushes to zero (JAX on CPU): scale A down by a power of two first (A^p scales by s^p)"
+    ),
     "asymmetric": (
         "is not Hermitian (max|A - A^H| > {tau:.2g} max|A|, far beyond rounding); "
         "for a general matrix pass hermitian=False"
@@ -216,12 +226,12 @@ def residual_error(A: Array, Y: Array, exponent: float, ops: Ops) -> Array | Non
     (a function of ``A``) the relative residual is about ``k ||E||``, so it is divided by ``k``.
     Computed on matrices scaled to ``max|.| = 1``: no overflow at any representable scale.
     """
-    from fractions import Fraction
-
-    frac = Fraction(abs(exponent)).limit_denominator(RESIDUAL_MAX_DENOMINATOR)
-    if abs(float(frac) - abs(exponent)) > 1e-12:
+    # the smallest denominator k with |p| k an integer j (plain arithmetic: traceable)
+    found = [(round(abs(exponent) * k), k) for k in range(1, RESIDUAL_MAX_DENOMINATOR + 1)]
+    found = [(j, k) for j, k in found if j > 0 and abs(abs(exponent) * k - j) <= 1e-12]
+    if not found:
         return None
-    j, k = frac.numerator, frac.denominator
+    j, k = found[0]
     xp = ops.xp
 
     def unit(M: Array) -> tuple[Array, Array]:
@@ -284,11 +294,11 @@ def guarded(
 ) -> Array:
     """``run(A)`` with bad matrices replaced by the identity and their results by NaN.
 
-    General input (``exponent`` given): results estimated more than :data:`FAR_OFF_NAN` off
-    (:func:`residual_error`) become NaN too.
+    With ``exponent`` given (general input, or a ``tol=`` call): results estimated more than
+    :data:`FAR_OFF_NAN` off (:func:`residual_error`) become NaN too.
     """
     xp = ops.xp
-    if not hermitian and exponent is not None:
+    if exponent is not None:
         inner = run
 
         def run(M: Array) -> Array:

@@ -27,6 +27,9 @@ class Ops:
     eager: bool = True
     #: whether reading a value costs nothing (eager arrays in host memory: no device sync)
     host: bool = False
+    #: whether the library flushes subnormal results to zero (JAX on CPU): the checks then
+    #: refuse entries whose reciprocal is subnormal
+    flushes_subnormals: bool = False
 
     def __init__(self, xp: Any) -> None:
         self.xp = xp

@@ -42,6 +42,8 @@ __all__ = ["JaxAdapter", "JaxOps"]
 class JaxOps(Ops):
     """Cholesky solve for Hermitian systems; value checks only for concrete arrays."""
 
+    flushes_subnormals = True  # XLA on CPU: 1 / 9e307 is 0
+
     # Constants are created uncommitted (no ``device=``): JAX places them with the operand.
     # ``device(a)`` of an array sharded over several devices is its sharding, which a
     # constant of another shape cannot take.
