@@ -1,9 +1,12 @@
-"""Sessions: tests per backend (tag "tests"), all backends in one venv, lint, docs, bench.
+"""Sessions: ``tests`` (every CPU backend in one venv; with ``lint`` the default, what CI runs),
+``quick`` (NumPy only, the core files: about a minute), ``tests-backend(backend=...)`` (tag
+"per-backend"), ``lint``, ``docs`` and ``bench``.
 
-Heavy backends are optional: each ``tests-<backend>`` session installs only what
-it needs. Exact pins for this machine live here, not in pyproject.toml:
-torch 2.13.0 is a CPU wheel kept on disk (an unpinned ``torch`` would pull a
-multi-GB CUDA build).
+Heavy backends are optional: each ``tests-backend`` session installs only what it needs.
+torch is pinned here (``torch==2.13.0``), not in pyproject.toml. From PyPI on Linux x86-64 that
+pin is the CUDA build (several GB with NVIDIA's libraries); for the CPU build (about 190 MB) run
+``PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu nox``, or point pip at a local wheel
+(``PIP_FIND_LINKS=/path/to/wheels``).
 """
 
 from __future__ import annotations
@@ -43,6 +46,17 @@ def tests_all(session: nox.Session) -> None:
     """The whole suite, every CPU backend, in one virtualenv (what CI runs)."""
     session.install("-e", ".[test,dask,plot]", TORCH, JAX)
     _pytest(session, "numpy,array_api_strict,torch,jax,dask")
+
+
+@nox.session
+def quick(session: nox.Session) -> None:
+    """A quick check after a change (about a minute on 2 cores): NumPy only; the basics, the
+    errors, the checks and general matrices. The full suite is ``nox -s tests``."""
+    session.install("-e", ".[test]")
+    files = ["tests/test_basic.py", "tests/test_errors.py", "tests/test_trust.py", "tests/test_general.py"]
+    session.run(
+        "pytest", *(session.posargs or ["-q", "-x", *files]), env={"MATSQRT_BACKENDS": "numpy", "CI": "1"}
+    )
 
 
 @nox.session(name="tests-backend", tags=["per-backend"])

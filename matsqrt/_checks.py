@@ -159,8 +159,7 @@ _MESSAGES = {
         "flushes to zero (JAX on CPU): scale A down by a power of two first (A^p scales by s^p)"
     ),
     "asymmetric": (
-        "is not Hermitian (max|A - A^H| > {tau:.2g} max|A|, far beyond rounding); "
-        "for a general matrix pass hermitian=False"
+        "is not Hermitian (max|A - A^H| > {tau:.2g} max|A|, far beyond rounding)"
     ),
     "indefinite": (
         "is not positive semidefinite (an eigenvalue below -{tau:.2g} max|diag A|, beyond rounding): "
@@ -170,6 +169,24 @@ _MESSAGES = {
     "negative": (
         "has an eigenvalue on the closed negative real axis (zero included, within rounding), "
         "where the principal {root} of a general matrix is not defined"
+    ),
+}
+
+
+#: what to try, most often right first, per reason (general matrices have no cheap fix)
+_REMEDIES = {
+    "nonfinite": "find where the NaN or Inf comes from (a zero variance, an overflow upstream)",
+    "asymmetric": (
+        "if A is a covariance, symmetrise it, (A + A^H) / 2; if it is a general matrix, pass hermitian=False"
+    ),
+    "indefinite": (
+        "if A should be a covariance, project it onto the semidefinite matrices (clip its negative "
+        "eigenvalues, V max(w, 0) V^H) or add a ridge larger than its most negative eigenvalue; "
+        "rounding-level negative eigenvalues are accepted already"
+    ),
+    "singular": (
+        "add a ridge, A + delta I with delta about 1e-8 trace(A) / n (a rank-deficient covariance "
+        "has no inverse root); for the square root of a semidefinite A use sqrtm"
     ),
 }
 
@@ -212,10 +229,20 @@ def raise_if_bad(
         return
     tau = rounding_tol(A.dtype, A.shape[-1], xp)
     parts = []
+    found = []
     for key, m in zip(keys, host, strict=True):
         if m.any():
+            found.append(key)
             parts.append(f"{name}{_where(m)} " + _MESSAGES[key].format(tau=tau, root=_what(inverse, power)))
-    raise ValueError("; ".join(parts) + " (pass check_finite=False to skip these checks)")
+    remedies = [_REMEDIES[k] for k in found if k in _REMEDIES]
+    advice = (" What usually helps: " + "; ".join(remedies) + ".") if remedies else ""
+    raise ValueError(
+        "; ".join(parts)
+        + "."
+        + advice
+        + " (check_finite=False skips these checks, but such input then gives an undefined result, "
+        "finite numbers that are no root)"
+    )
 
 
 def residual_error(A: Array, Y: Array, exponent: float, ops: Ops) -> Array | None:

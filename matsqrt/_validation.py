@@ -56,6 +56,18 @@ def as_array(A: Any, name: str = "A") -> tuple[Any, Any]:
     except TypeError:
         import numpy as np
 
+        if isinstance(A, (list, tuple)) and any(
+            type(a).__module__.split(".")[0] in ("torch", "jax", "jaxlib", "cupy", "dask") for a in A
+        ):
+            lib = type(next(a for a in A if not isinstance(a, (int, float, list, tuple)))).__module__.split(
+                "."
+            )[0]
+            msg = (
+                f"{name} is a {type(A).__name__} of {lib} arrays, which would come back as a NumPy "
+                f"array: stack them first ({lib}.stack or the namespace's stack)"
+            )
+            raise TypeError(msg) from None
+
         try:
             A = np.asarray(A)
         except Exception as exc:  # pragma: no cover - numpy's own message is clear
@@ -279,8 +291,10 @@ def resolve_options(
             tol = floor
         if not ops.eager:
             msg = (
-                "tol= and method='auto' choose the order from the values of A, which "
-                "cannot be inspected here (traced or lazy array); pass method= and order= instead"
+                "tol= and method='auto' choose the order from the values of A, which cannot be "
+                "inspected here (traced or lazy array); pass method='eigh' (exact; Hermitian "
+                "input) or an explicit order= (Padé [m/m]'s error per condition number: "
+                "matsqrt's methods page), or call eagerly"
             )
             raise ValueError(msg)
         lo, hi, trace = _spectrum_bounds(A, ops, hermitian)

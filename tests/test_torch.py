@@ -209,3 +209,21 @@ def test_buffer_reuse_and_shortcuts_change_nothing(fn, monkeypatch):
         plain = value_and_grad()
     for x, y in zip(fast, plain, strict=True):
         assert rel_error(x.numpy(), y.numpy()) <= 1e-6
+
+
+def test_compile_warns_nothing_of_ours():
+    """torch.compile used to print 16 Dynamo notes about lru_cache-wrapped functions (array-api-compat's
+    type tests and the coefficient tables): none is left that matsqrt causes."""
+    import warnings
+
+    A = torch.tensor(random_spd((2, 4), 10.0, seed=0))
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        torch.compile(lambda a: matsqrt.sqrtm(a))(A)
+        torch.compile(lambda a: matsqrt.powm(a, 0.3))(A)
+    assert not [w for w in rec if "lru_cache" in str(w.message)]
+
+
+def test_list_of_tensors_is_refused():
+    with pytest.raises(TypeError, match="stack them first"):
+        matsqrt.sqrtm([torch.eye(2), torch.eye(2)])

@@ -548,3 +548,18 @@ def test_gradient_at_singular_covariance_is_finite():
     # on the range of A the gradient is the exact one: a full-rank matrix is unaffected
     A = torch.tensor(random_spd(6, 10.0, seed=1), requires_grad=True)
     assert torch.autograd.gradcheck(lambda a: matsqrt.sqrtm((a + a.mT) / 2, method="eigh"), (A,))
+
+
+def test_messages_give_the_remedies_that_work():
+    """check_finite=False was the only remedy offered, and it turns refused input into finite garbage."""
+    cases = [
+        (matsqrt.sqrtm, np.diag([1.0, -0.5, 2.0]), "clip its negative eigenvalues"),
+        (matsqrt.invsqrtm, np.diag([1.0, 0.0]), "add a ridge"),
+        (matsqrt.sqrtm, np.array([[4.0, 1.0], [0.0, 9.0]]), "symmetrise it"),
+    ]
+    for fn, A, remedy in cases:
+        with pytest.raises(ValueError, match="What usually helps") as info:
+            fn(A)
+        msg = str(info.value)
+        assert remedy in msg
+        assert "check_finite=False skips these checks, but such input then gives an undefined result" in msg

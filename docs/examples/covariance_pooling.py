@@ -10,7 +10,7 @@ class CovPool(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x - x.mean(dim=-1, keepdim=True)
-        cov = x @ x.mT / x.shape[-1] + 1e-4 * torch.eye(x.shape[1], dtype=x.dtype)
+        cov = x @ x.mT / x.shape[-1] + 1e-4 * torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
         return matsqrt.sqrtm(cov).flatten(1)
 
 

@@ -26,7 +26,7 @@ def loss(W):
 def ridge(S, rel=1e-4):
     """S + rel * ||S||_2 I: bounds the condition number of the statistic by 1/rel."""
     norm = torch.linalg.matrix_norm(S, 2)[..., None, None]
-    return S + rel * norm * torch.eye(S.shape[-1], dtype=S.dtype)
+    return S + rel * norm * torch.eye(S.shape[-1], dtype=S.dtype, device=S.device)
 
 
 def train(steps, lr, precondition):

@@ -44,7 +44,7 @@ import math
 from functools import cache
 from typing import Any
 
-from ._coefficients import pade_polynomials, split_even_odd, taylor_coefficients
+from ._coefficients import COEFFICIENTS, pade_polynomials, split_even_odd, taylor_coefficients
 from ._ops import Ops, scalar_power
 from ._options import Options
 from ._spectrum import estimate_spectrum
@@ -252,6 +252,9 @@ def pade_product_parts(m: int) -> tuple[tuple[float, ...], ...]:
     return split_even_odd(*pade_polynomials(m), m)
 
 
+COEFFICIENTS["product_parts"] = pade_product_parts  # (reached through Ops.coefficients)
+
+
 def product_form(opt: Options, ops: Ops, dtype: Any) -> tuple[tuple[tuple[float, ...], ...], float]:
     """``((P_e, Q_e, P_o, Q_o), bound)`` of the product form for ``opt`` (any power) in ``dtype``.
 
@@ -261,7 +264,7 @@ def product_form(opt: Options, ops: Ops, dtype: Any) -> tuple[tuple[tuple[float,
     """
     bound = PRODUCT_BOUND["double" if ops.xp.finfo(dtype).eps < 1e-10 else "single"]
     if opt.q == 0.5:
-        return pade_product_parts(opt.order), bound
+        return ops.coefficients("product_parts", opt.order), bound
     return ops.coefficients("product", opt.order, opt.q, bound)
 
 
