@@ -91,3 +91,22 @@ def test_no_page_points_outside_the_project():
             if re.match(r"https?://", target):
                 continue
             assert (path.parent / target).exists(), f"{path.name} links to {target!r}, not in the project"
+
+
+def test_headline_numbers_agree_between_pages():
+    """A range quoted as a headline on more than one page is the same range everywhere."""
+    pages = {p.name: p.read_text() for p in [ROOT / "README.md", *PAGES]}
+    rng = r"(\d+(?:\.\d+)?–\d+(?:\.\d+)?)×"
+    claims = {
+        "forward alone, torch / JAX / NumPy": rng
+        + r" (?:the published forward )?on torch,\s+(\S+)× on JAX,?\s+(?:and\s+)?(\S+)× on NumPy",
+        "more accurate in the benchmark's rows": rng + r" more accurate in those rows",
+        "root, accuracy table": rng
+        + r" (?:smaller errors |more accurate than the paper's configuration at condition\s+number 100 )?for the root",
+        "inverse root, accuracy table": rng + r" for the inverse root",
+    }
+    for what, pattern in claims.items():
+        found = {name: sorted(set(re.findall(pattern, text))) for name, text in pages.items()}
+        found = {name: v for name, v in found.items() if v}
+        assert found, what  # the claim is still made somewhere
+        assert len({tuple(v) for v in found.values()}) == 1, (what, found)
