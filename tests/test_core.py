@@ -919,3 +919,27 @@ def test_solve_gives_nan_for_the_singular_matrices_only():
     X = Ops(xp).solve(A, B)
     assert np.isnan(X[1]).all()
     np.testing.assert_allclose(X[[0, 2]], np.linalg.solve(A[[0, 2]], B[[0, 2]]))
+
+
+def test_numpy_factorisations_in_the_input_precision():
+    """float32 is computed in float32 on NumPy too (numpy.linalg casts it to float64 and back), and
+    a singular matrix gives NaN without failing its batch."""
+    from array_api_compat import numpy as cnp
+
+    from matsqrt.backends._numpy import NumpyOps
+
+    ops = NumpyOps(cnp)
+    a = np.stack([np.eye(3), np.zeros((3, 3)), 2 * np.eye(3)]).astype(np.float32)
+    inv = ops.inv(a)
+    assert inv.dtype == np.float32
+    assert np.all(np.isnan(inv[1]))
+    np.testing.assert_array_equal(inv[[0, 2]], np.stack([np.eye(3), 0.5 * np.eye(3)]))
+    x = ops.solve(a, a)
+    assert x.dtype == np.float32 and np.all(np.isnan(x[1]))
+    w, V = ops.eigh(a.astype(np.complex64))
+    assert w.dtype == np.float32 and V.dtype == np.complex64
+    B = random_spd((4, 32), 1e3, seed=1).astype(np.float32)
+    single = ops.inv(B)
+    double = np.linalg.inv(B.astype(np.float64))
+    assert np.abs(single - double.astype(np.float32)).max() > 0  # single-precision rounding ...
+    assert rel_error(single, double) <= 1e3 * 100 * np.finfo(np.float32).eps  # ... at its level

@@ -52,18 +52,25 @@ _CODES = {
 }
 
 
-def _lapack_loop(name: str, a: Array) -> Any:
-    """NumPy's own LAPACK loop ``name`` in ``a``'s precision (one argument), or ``None``.
+def _lapack_loop(name: str, a: Array, signature: str = "{c}->{c}") -> Any:
+    """NumPy's own LAPACK loop ``name`` in ``a``'s precision, or ``None``.
 
     ``numpy.linalg`` runs these loops (module ``numpy.linalg._umath_linalg``, private) in
     double precision for every input; where the module or the loop is missing (another
-    NumPy, or CuPy input) the caller uses the public function.
+    NumPy, or CuPy input) the caller uses the public function. ``signature`` with ``{c}``
+    for ``a``'s type code and ``{r}`` for its real type's.
     """
     code = _CODES.get(a.dtype)
     fn = getattr(_umath_linalg, name, None)
     if code is None or fn is None or type(a) is not np.ndarray:
         return None
-    return partial(fn, signature=f"{code}->{code}")
+    return partial(fn, signature=signature.format(c=code, r=code.lower()))
+
+
+def _run_loop(loop: Any, *args: Array) -> Any:
+    """A LAPACK loop with NumPy's error handling off: a failed matrix gives NaN, the batch goes on."""
+    with np.errstate(all="ignore"):
+        return loop(*args)
 
 
 class NumpyOps(Ops):
@@ -176,6 +183,25 @@ class NumpyOps(Ops):
         m = d.max(axis=(-2, -1))  # d is antisymmetric: its largest entry is its largest |entry|
         self.release(d)
         return m
+
+    # -- factorisations in the input's precision ---------------------------------
+    # numpy.linalg computes float32 in float64 (two casts of the batch around the double
+    # routine) and raises for a whole batch on one singular matrix; its loops in the input's
+    # own precision do neither (float32 is computed in float32, as torch and JAX do).
+    def inv(self, a: Array) -> Array:
+        loop = _lapack_loop("inv", a)
+        return super().inv(a) if loop is None else _run_loop(loop, a)
+
+    def solve(self, a: Array, b: Array) -> Array:
+        loop = _lapack_loop("solve", a, "{c}{c}->{c}") if b.ndim == a.ndim and b.dtype == a.dtype else None
+        if loop is None:
+            return super().solve(a, b)
+        a, b = np.broadcast_arrays(a, b) if a.shape[:-2] != b.shape[:-2] else (a, b)
+        return _run_loop(loop, a, b)
+
+    def eigh(self, a: Array) -> tuple[Array, Array]:
+        loop = _lapack_loop("eigh_lo", a, "{c}->{r}{c}")
+        return super().eigh(a) if loop is None else _run_loop(loop, a)
 
     def cholesky_fails(self, a: Array) -> Array:
         # numpy.linalg.cholesky computes float32 in float64 (two casts of the batch, then the
