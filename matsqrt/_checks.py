@@ -158,9 +158,7 @@ _MESSAGES = {
         "has entries beyond 1 / (the smallest normal number), whose reciprocals this library "
         "flushes to zero (JAX on CPU): scale A down by a power of two first (A^p scales by s^p)"
     ),
-    "asymmetric": (
-        "is not Hermitian (max|A - A^H| > {tau:.2g} max|A|, far beyond rounding)"
-    ),
+    "asymmetric": ("is not Hermitian (max|A - A^H| > {tau:.2g} max|A|, far beyond rounding)"),
     "indefinite": (
         "is not positive semidefinite (an eigenvalue below -{tau:.2g} max|diag A|, beyond rounding): "
         "it has no real principal {root}"
