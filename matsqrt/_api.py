@@ -572,10 +572,12 @@ def _check_result(adapter: Any, A: Array, out: Array, opt: Options, inverse: boo
         xp = ops.xp
         bad = ~xp.all(xp.isfinite(adapter.inspectable(out)), axis=(-2, -1))
         what = "inverse square root" if power == 0.5 else f"power A^{-power:g}"
+        single = float(xp.finfo(out.dtype).eps) > 1e-10
         msg = (
             f"A{where_text(bad)} is singular to rounding (its computed {what} is not finite): "
             "the result does not exist in this precision. For a covariance, add a ridge "
-            "(A + delta * I, e.g. delta = 1e-8 * trace(A) / n), or compute in float64"
+            "(A + delta * I, e.g. delta = 1e-8 * trace(A) / n)"
+            + (", or compute in float64" if single else "")
         )
         raise ValueError(msg)
     if not opt.hermitian:
