@@ -464,12 +464,7 @@ def warn_if_default_far_off(A: Any, opt: Options, ops: Ops, name: str) -> None:
 def _zolotarev_options(
     xp: Any, dtype: Any, inverse: bool, tol: float | None, backward: str, power: float
 ) -> Options:
-    eps = float(xp.finfo(dtype).eps)
-    if tol is not None and tol < eps:
-        warnings.warn(
-            f"tol={tol:g} is below what {dtype} can deliver; using tol={eps:g}", AccuracyWarning, stacklevel=6
-        )
-        tol = eps
+    tol = _within_dtype(tol, xp, dtype)
     if backward == "lyapunov" and power != 0.5:
         msg = 'backward="lyapunov" exists for the square roots (p = +-1/2) only; use "rational" or "eigh"'
         raise ValueError(msg)
@@ -484,6 +479,17 @@ def _zolotarev_options(
         power=power,
         tol=tol,
     )
+
+
+def _within_dtype(tol: float | None, xp: Any, dtype: Any) -> float | None:
+    """``tol``, raised to the dtype's epsilon with an :class:`AccuracyWarning` where it is below."""
+    eps = float(xp.finfo(dtype).eps)
+    if tol is not None and tol < eps:
+        warnings.warn(
+            f"tol={tol:g} is below what {dtype} can deliver; using tol={eps:g}", AccuracyWarning, stacklevel=7
+        )
+        tol = eps
+    return tol
 
 
 def _denman_beavers_options(
@@ -507,12 +513,7 @@ def _denman_beavers_options(
     if backward == "rational":
         msg = 'backward="rational" differentiates a rational approximant; method="denman_beavers" takes "lyapunov" or "eigh"'
         raise ValueError(msg)
-    eps = float(xp.finfo(dtype).eps)
-    if tol is not None and tol < eps:
-        warnings.warn(
-            f"tol={tol:g} is below what {dtype} can deliver; using tol={eps:g}", AccuracyWarning, stacklevel=6
-        )
-        tol = eps
+    tol = _within_dtype(tol, xp, dtype)
     return Options(
         inverse=inverse,
         method="denman_beavers",

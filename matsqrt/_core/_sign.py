@@ -75,11 +75,7 @@ def sign_sylvester(A: Array, B: Array | None, C: Array, iters: int | None, ops: 
     """
     xp = ops.xp
     same = B is None
-    c = ops.fro_safe(A) if same else xp.maximum(ops.fro_safe(A), ops.fro_safe(B))
-    c = xp.where(c > 0, c, xp.ones_like(c))
-    P = A / c
-    R = P if same else B / c
-    Q = C / c
+    P, R, Q = _scaled(A, B, C, ops)
     eye = ops.eye_like(P)
     eye_r = eye if same else ops.eye_like(R)
     adaptive = iters is None and ops.eager
@@ -116,11 +112,7 @@ def newton_sylvester(A: Array, B: Array | None, C: Array, iters: int | None, ops
     """
     xp = ops.xp
     same = B is None
-    c = ops.fro_safe(A) if same else xp.maximum(ops.fro_safe(A), ops.fro_safe(B))
-    c = xp.where(c > 0, c, xp.ones_like(c))
-    P = A / c
-    R = P if same else B / c
-    Q = C / c
+    P, R, Q = _scaled(A, B, C, ops)
     adaptive = iters is None and ops.eager
     n_iter = (DEFAULT_MAX_ITERS if adaptive else NEWTON_TRACED_ITERS) if iters is None else iters
     tol = _convergence_tol(xp, P.dtype, P.shape[-1])
@@ -159,6 +151,16 @@ def unsolved_to_nan(A: Array, B: Array | None, C: Array, X: Array, ops: Ops) -> 
     B = A if B is None else B
     err = ops.fro(A @ X + X @ B - C) / ((ops.fro(A) + ops.fro(B)) * ops.fro(X) + ops.fro(C))
     return xp.where(~(err <= UNSOLVED), xp.full_like(X, math.nan), X)
+
+
+def _scaled(A: Array, B: Array | None, C: Array, ops: Ops) -> tuple[Array, Array, Array]:
+    """``(A / c, B / c, C / c)`` with ``c = max(||A||_F, ||B||_F)`` (1 for zero matrices);
+    ``B = None`` gives ``A / c`` twice, as the same array."""
+    xp = ops.xp
+    c = ops.fro_safe(A) if B is None else xp.maximum(ops.fro_safe(A), ops.fro_safe(B))
+    c = xp.where(c > 0, c, xp.ones_like(c))
+    P = A / c
+    return P, (P if B is None else B / c), C / c
 
 
 def _convergence_tol(xp: Any, dtype: Any, n: int) -> float:
