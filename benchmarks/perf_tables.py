@@ -47,7 +47,9 @@ def run(
     shapes = FORWARD_SHAPES if forward else SHAPES if power is None else POWER_SHAPES
     with tempfile.TemporaryDirectory() as tmp:
         for batch, n in shapes:
-            cmd = [sys.executable, "-m", "matsqrt", "bench", "--backend", backend, "--n", str(n)]
+            # the libraries' own thread counts (one per core), as the tables have always been measured
+            cmd = [sys.executable, "-m", "matsqrt", "bench", "--backend", backend, "--threads", "0"]
+            cmd += ["--n", str(n)]
             if forward:
                 methods = FORWARD_METHODS
                 cmd += ["--dtype", "float32,float64"]

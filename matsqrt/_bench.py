@@ -14,18 +14,28 @@ measured by :func:`measure`:
   ``AccuracyWarning`` for a ``tol`` out of reach) are recorded with it;
 * then ``rounds`` paired round-robin rounds: in each round every candidate's
   forward, every candidate's forward+backward and one batched matmul of the
-  same shape (``A @ A``) run once each, in an order rotated from round to
-  round. Each timing repeats a call enough times to last about
-  ``MIN_TIME`` (calibrated during the warm-up, which repeats until two
-  timings agree within ``STABLE``). Each row reports the spread of its
-  per-round times (interquartile range / median) and is flagged
-  ``"noisy"`` above ``NOISY`` or ``"fwd>f+b"`` when its forward median
-  exceeds its forward+backward one. Times, ratios to the
-  published algorithm and to eigh-root, and "matmul-equivalents" (time over
-  the matmul's time) are medians over the rounds of per-round values, so a
-  machine-wide slowdown during one round cancels out of the ratios. A grid
-  point whose rounds would take longer than ``CASE_BUDGET`` gets fewer rounds
-  (at least ``MIN_ROUNDS``); ``Result.rounds`` says how many.
+  same shape (``A @ A``, the unit of "matmul-equivalents", timed exactly
+  like the candidates) run in an order rotated from round to round. Each
+  timing repeats a call enough times to last about ``MIN_TIME`` (calibrated
+  during the warm-up, which repeats until two timings agree within
+  ``STABLE``); a round keeps the best of ``BEST_OF`` timings (one, for
+  timings longer than ``LONG``). On a CPU a timing is the smaller of its
+  wall-clock time and the process's CPU time over the same calls, so time
+  during which another process had the core is not counted (the libraries
+  run one thread each by default, so their CPU time is their work; where a
+  library runs threads in parallel, the wall clock is the smaller). On a
+  GPU: wall-clock time;
+* each row reports the spread of its per-round times (interquartile range /
+  median) and is flagged ``"noisy"`` above ``NOISY``, ``"fwd>f+b"`` when its
+  forward median exceeds its forward+backward one, ``"f+b<4mm"`` when its
+  forward+backward is below ``MIN_MM`` matmuls (every method spends more).
+  A grid point with a flagged row is measured again (``rounds`` more
+  rounds, once) and summarised over all its rounds. Times, ratios to the
+  published algorithm and to eigh-root, and matmul-equivalents are medians
+  over the rounds of per-round values, so a machine-wide slowdown during one
+  round cancels out of the ratios. A grid point whose rounds would take
+  longer than ``CASE_BUDGET`` gets fewer rounds (at least ``MIN_ROUNDS``);
+  ``Result.rounds`` says how many were summarised.
 
 Backward passes: torch autograd (``torch.autograd.grad``), ``jax.vjp``
 under ``jax.jit``, and for NumPy / CuPy the explicit VJP of the core (what
@@ -45,7 +55,7 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -56,6 +66,7 @@ from .testing import random_spd, rel_error
 __all__ = [
     "BACKENDS",
     "BASELINES",
+    "DEFAULT_METHODS",
     "METHODS",
     "POWER_METHODS",
     "Backend",
@@ -75,12 +86,16 @@ __all__ = [
     "problem",
     "reference",
     "run_grid",
+    "thread_environment",
 ]
 
 #: matsqrt methods, then baselines (order of the table)
 MATSQRT_METHODS = ("pade", "pade+tol", "taylor", "newton_schulz", "eigh")
 BASELINES = ("published", "eigh-root", "scipy")
 METHODS = MATSQRT_METHODS + BASELINES
+#: what ``python -m matsqrt bench`` times unless told (Taylor and Newton-Schulz, the paper's
+#: other forwards, are slower forward+backward and less accurate than the default: by name)
+DEFAULT_METHODS = ("pade", "pade+tol", "eigh", *BASELINES)
 #: the methods of a --power run (powm's, and the coupled Newton iteration of Shampoo-type optimizers)
 POWER_METHODS = ("pade", "pade+tol", "eigh", "newton", "eigh-root", "scipy")
 ALL_METHODS = (*METHODS, "newton")
@@ -102,13 +117,19 @@ MIN_TIME = 2e-3
 #: ... with at most this many calls
 MAX_NUMBER = 200
 #: a grid point's timed rounds are cut (to no fewer than MIN_ROUNDS) to last about this long
-CASE_BUDGET = 8.0
+CASE_BUDGET = 4.0
 MIN_ROUNDS = 3
 #: warm-up: repeat until two consecutive timings agree within STABLE (at most WARM_MAX times)
 STABLE = 0.2
-WARM_MAX = 6
+WARM_MAX = 3
 #: a row whose spread (interquartile range / median) exceeds this is flagged "noisy"
 NOISY = 0.25
+#: a round keeps the best of this many timings of each candidate, if a timing lasts less than LONG seconds
+#: (a longer one is timed once: a busy machine lengthens it in proportion, which the paired ratios cancel)
+BEST_OF = 3
+LONG = 0.05
+#: every method spends more than this many matmuls forward+backward: a row below it is flagged "f+b<4mm"
+MIN_MM = 4.0
 #: seeds of the test matrices and of the cotangent
 SEED_A, SEED_G = 0, 1
 
@@ -603,12 +624,20 @@ class _Timer:
     number: int = 1
     first: float = 0.0
     times: list[float] = field(default_factory=list)
+    #: on a CPU: a timing is the smaller of its wall-clock and its process CPU time
+    cpu: bool = False
 
     def run(self) -> float:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(self.number):
             self.call()
-        return (time.perf_counter() - t0) / self.number
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        return (min(wall, cpu) if self.cpu else wall) / self.number
+
+    @property
+    def best_of(self) -> int:
+        """Timings per round: :data:`BEST_OF`, or one for a timing longer than :data:`LONG`."""
+        return BEST_OF if self.number * self.first < LONG else 1
 
     def warm_up(self, calibrate: bool = False) -> Any:
         """One call; its output.
@@ -623,7 +652,7 @@ class _Timer:
             self.first = time.perf_counter() - t0
             self.number = max(1, min(MAX_NUMBER, math.ceil(MIN_TIME / max(self.first, 1e-9))))
             prev = self.run()
-            for _ in range(WARM_MAX):
+            for _ in range(WARM_MAX if self.first < LONG else 1):
                 cur = self.run()
                 if abs(cur - prev) <= STABLE * min(cur, prev):
                     break
@@ -684,13 +713,18 @@ def measure(
             timers.append(_Timer(("matmul", "matmul"), lambda: be.sync(mm(A))))
             timers[-1].warm_up()
             timers[-1].warm_up(calibrate=True)
-            per_round = sum(t.number * t.first for t in timers)
+            for t in timers:
+                t.cpu = be.device == "cpu"
+            per_round = sum(t.best_of * t.number * t.first for t in timers)
             if per_round * rounds > CASE_BUDGET:
                 rounds = max(min(rounds, MIN_ROUNDS), int(CASE_BUDGET / per_round))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # seen during the checks; not again at every call
                 _round_robin(timers, rounds)
-            _summarise(results, timers, rounds)
+                _summarise(results, timers)
+                if any(r.flags for r in results.values()):
+                    _round_robin(timers, rounds)  # once more, all candidates (the ratios stay paired)
+                    _summarise(results, timers)
     return list(results.values())
 
 
@@ -727,13 +761,14 @@ def _check(
 
 def _round_robin(timers: list[_Timer], rounds: int) -> None:
     k = len(timers)
-    for r in range(rounds):
+    start = len(timers[0].times)
+    for r in range(start, start + rounds):
         for i in range(k):
             t = timers[(i + r) % k]  # rotate the order from round to round
-            t.times.append(t.run())
+            t.times.append(min(t.run() for _ in range(t.best_of)))
 
 
-def _summarise(results: dict[str, Result], timers: list[_Timer], rounds: int) -> None:
+def _summarise(results: dict[str, Result], timers: list[_Timer]) -> None:
     by = {t.key: t.times for t in timers}
     mm = by.get(("matmul", "matmul"), [])
 
@@ -746,18 +781,20 @@ def _summarise(results: dict[str, Result], timers: list[_Timer], rounds: int) ->
         f, fb = by.get((m, "fwd"), []), by.get((m, "fwdbwd"), [])
         if not f:
             continue
-        r.rounds = rounds
+        r.rounds = len(f)
         r.fwd_ms = 1e3 * statistics.median(f)
         r.fwdbwd_ms = 1e3 * statistics.median(fb) if fb else None
         r.fwd_spread, r.fwdbwd_spread = _spread(f), _spread(fb)
+        r.matmul_ms = 1e3 * statistics.median(mm) if mm else None
+        r.fwd_mm, r.fwdbwd_mm = paired(f, mm), paired(fb, mm)
         flags = []
         if max(r.fwd_spread or 0.0, r.fwdbwd_spread or 0.0) > NOISY:
             flags.append("noisy")
         if r.fwdbwd_ms is not None and r.fwd_ms > r.fwdbwd_ms:
             flags.append("fwd>f+b")
+        if r.fwdbwd_mm is not None and r.fwdbwd_mm < MIN_MM:
+            flags.append("f+b<4mm")
         r.flags = ",".join(flags) or None
-        r.matmul_ms = 1e3 * statistics.median(mm) if mm else None
-        r.fwd_mm, r.fwdbwd_mm = paired(f, mm), paired(fb, mm)
         pf, pfb = by.get(("published", "fwd"), []), by.get(("published", "fwdbwd"), [])
         ef, efb = by.get(("eigh-root", "fwd"), []), by.get(("eigh-root", "fwdbwd"), [])
         r.fwd_vs_published, r.fwdbwd_vs_published = paired(f, pf), paired(fb, pfb)
@@ -774,20 +811,18 @@ def _spread(times: list[float]) -> float | None:
 
 def grid(
     backends: Iterable[str],
-    ns: Iterable[int],
-    batches: Iterable[int],
+    shapes: Iterable[tuple[int, int]],
     dtypes: Iterable[str],
     conds: Iterable[float],
     power: float = 0.5,
 ) -> list[Case]:
-    """The cases of a grid, backend-major (``power``: of every case)."""
+    """The cases of a grid, backend-major; ``shapes``: ``(batch, n)`` pairs (``power``: of every case)."""
     return [
         Case(b, n, batch, dt, float(c), float(power))
         for b in backends
         for dt in dtypes
         for c in conds
-        for n in ns
-        for batch in batches
+        for batch, n in shapes
     ]
 
 
@@ -850,27 +885,87 @@ def machine_info() -> dict[str, Any]:
     return info
 
 
-def limit_threads(n: int, backends: Iterable[str]) -> contextlib.AbstractContextManager[Any]:
-    """Use ``n`` threads: BLAS/OpenMP pools (threadpoolctl, if installed) and torch.
+#: XLA's CPU scheduler without the schedule that can hang JAX 0.10 (see :func:`thread_environment`)
+XLA_WORKAROUND = "--xla_cpu_enable_concurrency_optimized_scheduler=false"
+#: XLA's CPU work on one thread (what ``threads=1`` adds)
+XLA_ONE_THREAD = ["--xla_cpu_multi_thread_eigen=false"]
+#: the environment variables that size the thread pools of BLAS and OpenMP (read when a library loads)
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 
-    On a loaded machine, BLAS and OpenMP threads that spin at barriers while a
-    sibling is descheduled make small factorisations 10-100x slower; one thread
-    per process gives stable numbers there. JAX's thread pool is fixed at import
-    (``XLA_FLAGS``) and is not changed.
+
+def thread_environment(threads: int) -> dict[str, str]:
+    """Environment variables that give a fresh process ``threads`` threads per library (0: none set).
+
+    They must be set before the libraries load: threadpoolctl reaches only the BLAS
+    libraries already loaded, and JAX calls LAPACK through SciPy's OpenBLAS, which it
+    loads at its first factorisation (with one thread per core, which on a busy
+    2-core machine made ``jnp.linalg.inv`` 10-50x slower in a third of the calls).
+    One thread: XLA's own work too (:data:`XLA_ONE_THREAD`).
+
+    Always set: :data:`XLA_WORKAROUND`. With XLA's concurrency-optimised scheduler (the
+    default in JAX 0.10 on CPU), a jitted program that runs a LAPACK call (eigh, inv,
+    Cholesky) beside other independent work can wait forever on a 2-core machine
+    (all threads idle; at n >= 128, after a few calls). The eigh forward+backward at
+    8 x 128 and 8 x 256 hung in this benchmark; the flag removes it.
     """
-    if "torch" in backends:
-        import torch
+    xla = os.environ.get("XLA_FLAGS", "").split()
+    add = [XLA_WORKAROUND]
+    if threads == 1:
+        add += XLA_ONE_THREAD
+    env = {"XLA_FLAGS": " ".join(xla + [f for f in add if f not in xla])}
+    if threads:
+        env.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
+    return env
 
-        torch.set_num_threads(n)
-    if "numpy" in backends:
-        # SciPy (the scipy candidate) brings its own BLAS: load it now, so that the limit reaches it
-        with contextlib.suppress(ImportError):
-            import scipy.linalg  # noqa: F401
+
+@contextlib.contextmanager
+def limit_threads(n: int, backends: Iterable[str]) -> Iterator[None]:
+    """Run with ``n`` threads per library on ``n`` cores (0: as configured); restored afterwards.
+
+    Sets :func:`thread_environment` (read by libraries loaded from now on: torch,
+    JAX, SciPy's OpenBLAS, which JAX calls for LAPACK), limits the BLAS libraries
+    already loaded (threadpoolctl, if installed) and torch's intra-op pool. On a
+    loaded machine, BLAS and OpenMP threads that spin at barriers while a sibling
+    is descheduled make small factorisations 10-100x slower; one thread per
+    library gives stable numbers there. Where the OS allows, the calling thread and
+    the threads it starts from now on (XLA's pool) run on ``n`` cores.
+    """
+    env = thread_environment(n)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    torch = None
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=n)
+        if n and cores is not None and len(cores) > n:
+            # n cores too: threads started from now on (XLA's pool) share them, so the CPU time is the work
+            os.sched_setaffinity(0, sorted(cores)[:n])
+        if n and "torch" in backends:
+            import torch
+
+            before = torch.get_num_threads()
+            torch.set_num_threads(n)
+        if n and ("numpy" in backends or "jax" in backends):
+            # SciPy's OpenBLAS (the scipy candidate's, and JAX's LAPACK): loaded now, so that the limit reaches it
+            with contextlib.suppress(ImportError):
+                import scipy.linalg  # noqa: F401
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            limits: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+        else:
+            limits = threadpool_limits(limits=n) if n else contextlib.nullcontext()
+        with limits:
+            yield
+    finally:
+        if cores is not None:
+            os.sched_setaffinity(0, cores)
+        if torch is not None:
+            torch.set_num_threads(before)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def as_dicts(results: Iterable[Result]) -> list[dict[str, Any]]:
@@ -926,14 +1021,22 @@ def format_table(results: list[Result]) -> str:
     notes = list(dict.fromkeys(f"(!) {r.method}: {r.warning}" for r in results if r.warning))
     flagged = [r for r in results if r.flags]
     if flagged:
+        kinds = {k for r in flagged for k in r.flags.split(",")}
+        why = {
+            "noisy": f"[noisy]: its per-round times spread by more than {NOISY:.0%} of their median",
+            "fwd>f+b": "[fwd>f+b]: its forward measured slower than its forward+backward",
+            "f+b<4mm": f"[f+b<4mm]: its forward+backward measured below {MIN_MM:g} matmuls, which every "
+            "method spends more than (the matmul itself was slowed)",
+        }
         notes.append(
-            f"[noisy]: the per-round times of {len(flagged)} row(s) spread by more than {NOISY:.0%} of their "
-            "median, or [fwd>f+b]: a forward measured slower than its forward+backward. The machine was "
-            "busy while they ran: those times (not the errors) are unreliable. Rerun on a quiet machine, "
-            "with more --repeats, or with --threads 1."
+            f"{len(flagged)} of {len(results)} rows flagged, even after a second set of rounds. "
+            + "; ".join(why[k] for k in why if k in kinds)
+            + ". The machine was busy while they ran: those times (not the errors) are unreliable. "
+            "Rerun on a quieter machine or with more --repeats."
         )
     legend = (
-        "\nms: median over rounds; spread: interquartile range / median of the per-round times (the larger "
+        "\nms: median over rounds (each the best of "
+        f"{BEST_OF} timings); spread: interquartile range / median of the per-round times (the larger "
         "of fwd and f+b);\nmm: time / one batched matmul A @ A; /pub, /eig: time ratio to the published algorithm "
         "(Padé [5/5] + 8 sign iterations) and\nto eigh-root, paired per round; err: relative Frobenius "
         "error vs float64 eigh (gradient of <G, Y>, Hermitian part).\n"

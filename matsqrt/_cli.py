@@ -12,21 +12,21 @@ A timed run also writes, beside it, the figures its grid supports:
 
 * ``FILE-vs-n.png``: forward+backward time (ms) against n, log-log, one line
   per method, one panel per backend, dtype, batch and condition number (only
-  when the grid has more than one n);
-* ``FILE-vs-batch.png``: the same against the batch size (more than one batch);
+  when the grid has two n at one batch size);
+* ``FILE-vs-batch.png``: the same against the batch size (two batch sizes at one n);
 * ``FILE-frontier.png``: the accuracy/cost frontier, the relative error of Y
   against the forward+backward time in matmul-equivalents, one marker per
   method and grid point, one panel per backend and dtype (always).
 
 Methods that have no backward (scipy) are drawn with their forward time, in
-hollow markers and dashed lines, labelled "forward only". The paths written
+hollow markers and dashed lines, labelled "forward only". A time the table
+flags as unreliable carries a black cross in every figure. The paths written
 are printed after the table.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
@@ -39,6 +39,7 @@ from . import __version__
 from ._bench import (
     ALL_METHODS,
     BACKENDS,
+    DEFAULT_METHODS,
     DTYPES,
     METHODS,
     PADE_TOL,
@@ -52,18 +53,30 @@ from ._bench import (
     machine_info,
     progress_bar,
     run_grid,
+    thread_environment,
 )
 
 __all__ = ["build_parser", "main"]
 
-#: the default grid: < 60 s on a 2-core CPU with every backend installed (numpy, torch, jax)
-DEFAULTS = {"n": [16, 64], "batch": [8, 64], "dtype": ["float32"], "cond": [100.0], "repeats": 5}
+#: the default grid (batch, n): the README's shapes; under 2 min on a quiet 2-core CPU with numpy, torch and jax
+DEFAULTS: dict[str, Any] = {
+    "shape": [(256, 32), (64, 64), (8, 256)],
+    "dtype": ["float32"],
+    "cond": [100.0],
+    "repeats": 5,
+}
 #: --quick: a tiny grid (a smoke test, a few seconds per backend)
-QUICK = {"n": [8], "batch": [2], "dtype": ["float32"], "cond": [100.0], "repeats": 1}
+QUICK: dict[str, Any] = {"shape": [(2, 8)], "dtype": ["float32"], "cond": [100.0], "repeats": 1}
 #: --power: the shapes preconditioners see (a smaller grid: each n >= 128 point takes seconds)
-POWER = {"n": [128, 512], "batch": [4], "dtype": ["float32"], "cond": [100.0], "repeats": 5}
+POWER: dict[str, Any] = {"shape": [(4, 128), (4, 512)], "dtype": ["float32"], "cond": [100.0], "repeats": 5}
 #: --sweep cond: errors only, over condition numbers
-SWEEP = {"n": [32], "batch": [8], "dtype": ["float32", "float64"], "cond": [10.0**k for k in range(9)]}
+SWEEP: dict[str, Any] = {
+    "shape": [(8, 32)],
+    "dtype": ["float32", "float64"],
+    "cond": [10.0**k for k in range(9)],
+}
+#: --n or --batch without the other, on a grid of several shapes: the other axis
+FALLBACK = {"n": 64, "batch": 8}
 
 JSON_SCHEMA = "matsqrt-bench/1"
 
@@ -116,6 +129,32 @@ def _exponent(text: str) -> float:
     return p
 
 
+def _shapes(text: str) -> list[tuple[int, int]]:
+    """An argparse type: comma-separated ``BATCHxN`` pairs."""
+    out = []
+    for item in filter(None, (v.strip() for v in text.split(","))):
+        batch, _, n = item.lower().partition("x")
+        if not (batch.isdigit() and n.isdigit() and int(batch) >= 1 and int(n) >= 1):
+            msg = f"expected comma-separated BATCHxN shapes such as 64x64, got {text!r}"
+            raise argparse.ArgumentTypeError(msg)
+        out.append((int(batch), int(n)))
+    if not out:
+        msg = f"expected comma-separated BATCHxN shapes such as 64x64, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return list(dict.fromkeys(out))
+
+
+def _threads(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if v < 0:
+        msg = f"expected an integer >= 0 (0: the libraries' own settings), got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return v
+
+
 def _positive_int(text: str) -> int:
     try:
         v = int(text)
@@ -153,16 +192,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d = DEFAULTS
     b.add_argument(
+        "--shape",
+        type=_shapes,
+        default=None,
+        metavar="BATCHxN",
+        help=f"batch x n shapes (default {_shape_csv(d['shape'])})",
+    )
+    b.add_argument(
         "--n",
         type=_number_list(int, "matrix sizes", 1),
         default=None,
-        help=f"matrix sizes n (default {_csv(d['n'])})",
+        help=f"matrix sizes n: with --batch, every pair is a grid point (alone: batch {FALLBACK['batch']})",
     )
     b.add_argument(
         "--batch",
         type=_number_list(int, "batch sizes", 1),
         default=None,
-        help=f"batch sizes (default {_csv(d['batch'])})",
+        help=f"batch sizes, paired with every --n (alone: n {FALLBACK['n']})",
     )
     b.add_argument(
         "--dtype",
@@ -186,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--method",
         type=_choice_list(ALL_METHODS, "method"),
         default=None,
-        help=f"methods and baselines among {', '.join(ALL_METHODS)} (default: {', '.join(METHODS)}; "
+        help=f"methods and baselines among {', '.join(ALL_METHODS)} (default: {', '.join(DEFAULT_METHODS)}; "
         f"with --power: {', '.join(POWER_METHODS)})",
     )
     b.add_argument(
@@ -196,8 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="P",
         help="benchmark matsqrt.powm(A, P) instead of the square root, for 0 < |P| < 1 "
         "(e.g. -0.25, Shampoo's inverse fourth root), against eigh, SciPy's fractional_matrix_power "
-        "and, for P = -1/r, the coupled Newton iteration optimizers use; default grid "
-        f"n {_csv(POWER['n'])}, batch {_csv(POWER['batch'])}",
+        "and, for P = -1/r, the coupled Newton iteration optimizers use; default shapes "
+        f"{_shape_csv(POWER['shape'])}",
     )
     b.add_argument(
         "--repeats",
@@ -208,23 +254,23 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--quick",
         action="store_true",
-        help=f"a tiny grid: n {_csv(QUICK['n'])}, batch {_csv(QUICK['batch'])}, 1 round "
-        "(explicit options override it)",
+        help=f"a tiny grid: shape {_shape_csv(QUICK['shape'])}, 1 round (explicit options override it)",
     )
     b.add_argument(
         "--sweep",
         choices=["cond"],
         default=None,
         help="errors only (no timing) against the condition number: "
-        f"cond {_csv(SWEEP['cond'])}, n {_csv(SWEEP['n'])}, batch {_csv(SWEEP['batch'])}, "
+        f"cond {_csv(SWEEP['cond'])}, shape {_shape_csv(SWEEP['shape'])}, "
         f"dtype {_csv(SWEEP['dtype'])} unless given",
     )
     b.add_argument(
         "--threads",
-        type=_positive_int,
-        default=None,
-        help="threads for BLAS (through threadpoolctl, in the bench extra) and torch; 1 gives stable numbers on a "
-        "loaded machine (default: leave the libraries' settings)",
+        type=_threads,
+        default=1,
+        help="threads per library (BLAS, OpenMP, torch, XLA), set before each backend's process imports "
+        "it: 1 (the default) keeps the numbers steady on a busy machine; 0 leaves the libraries' own "
+        "settings (usually one thread per core)",
     )
     b.add_argument("--json", metavar="FILE", help="write the results as JSON")
     # internal: measure one backend and write its results here (one process per backend)
@@ -245,6 +291,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="progress bar on stderr (default: only when stderr is a terminal)",
     )
     return p
+
+
+def _shape_csv(shapes: Sequence[tuple[int, int]]) -> str:
+    return ",".join(f"{b}x{n}" for b, n in shapes)
+
+
+def _grid_shapes(args: argparse.Namespace, base: dict[str, Any]) -> list[tuple[int, int]]:
+    """The (batch, n) pairs: --shape, else every pair of --batch and --n, else the base grid's."""
+    if args.shape:
+        return list(args.shape)
+    if args.n is None and args.batch is None:
+        return list(base["shape"])
+    one = len(base["shape"]) == 1
+    batches = args.batch or ([base["shape"][0][0]] if one else [FALLBACK["batch"]])
+    ns = args.n or ([base["shape"][0][1]] if one else [FALLBACK["n"]])
+    return [(b, n) for n in ns for b in batches]
 
 
 def _csv(vals: Sequence[Any]) -> str:
@@ -270,9 +332,8 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     power = 0.5 if args.power is None else args.power
     base = SWEEP if args.sweep else (QUICK if args.quick else (DEFAULTS if args.power is None else POWER))
     if args.method is None:
-        args.method = list(METHODS if args.power is None else POWER_METHODS)
-    ns = args.n or base["n"]
-    batches = args.batch or base["batch"]
+        args.method = list(DEFAULT_METHODS if args.power is None else POWER_METHODS)
+    shapes = _grid_shapes(args, base)
     dtypes = args.dtype or base["dtype"]
     conds = args.cond or base["cond"]
     repeats = args.repeats or base.get("repeats", DEFAULTS["repeats"])
@@ -288,10 +349,17 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             import matplotlib  # noqa: F401
         except ImportError:
             parser.error("--plot needs matplotlib: pip install 'matsqrt[plot]'")
-    cases = grid(backends, ns, batches, dtypes, conds, power)
+    cases = grid(backends, shapes, dtypes, conds, power)
     show = sys.stderr.isatty() if args.progress is None else args.progress
     timing = args.sweep is None
-    config = {"n": ns, "batch": batches, "dtype": dtypes, "cond": conds, "repeats": repeats, "power": power}
+    config = {
+        "shape": shapes,
+        "dtype": dtypes,
+        "cond": conds,
+        "repeats": repeats,
+        "power": power,
+        "threads": args.threads,
+    }
     t0 = time.perf_counter()
     failed_backends: list[str] = []
     try:
@@ -301,8 +369,7 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         else:
             update, close = progress_bar(len(cases), show)
             try:
-                threads = limit_threads(args.threads, backends) if args.threads else contextlib.nullcontext()
-                with threads:
+                with limit_threads(args.threads, backends):
                     results = run_grid(cases, args.method, rounds=repeats, timing=timing, progress=update)
                     info = machine_info()
             finally:
@@ -321,7 +388,10 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     print(_machine_line(info))
     print(format_table(results) if timing else format_sweep(results))
     where = "each backend in its own process" if len(backends) > 1 else "one process"
-    print(f"\n{len(cases)} grid points x {len(args.method)} methods in {wall:.1f} s ({where})")
+    threads = (
+        "the libraries' own thread counts" if args.threads == 0 else f"{args.threads} thread(s) per library"
+    )
+    print(f"\n{len(cases)} grid points x {len(args.method)} methods in {wall:.1f} s ({where}, {threads})")
     for b in failed_backends:
         print(f"error: the {b} measurements failed (see above); the table has the others", file=sys.stderr)
     failed = sorted(
@@ -374,7 +444,7 @@ def _run_isolated(
     from ._bench import Result
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ)
+    env = {**os.environ, **thread_environment(args.threads)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     results: list[Any] = []
     info = machine_info()
@@ -383,14 +453,13 @@ def _run_isolated(
         for b in backends:
             out = os.path.join(tmp, f"{b}.json")
             argv = [sys.executable, "-m", "matsqrt", "bench", "--backend", b, "--worker", out]
-            argv += ["--n", _csv(config["n"]), "--batch", _csv(config["batch"])]
+            argv += ["--shape", _shape_csv(config["shape"])]
             argv += ["--dtype", ",".join(config["dtype"]), "--cond", ",".join(map(repr, config["cond"]))]
             argv += ["--method", ",".join(args.method), "--repeats", str(config["repeats"])]
             argv += ["--progress" if show else "--no-progress"]
             if args.sweep:
                 argv += ["--sweep", args.sweep]
-            if args.threads:
-                argv += ["--threads", str(args.threads)]
+            argv += ["--threads", str(args.threads)]
             if args.power is not None:
                 argv += [f"--power={args.power!r}"]  # "=": a negative value is not an option
             proc = subprocess.run(argv, env=env, check=False)
@@ -441,6 +510,17 @@ def _floor_band(ax: Any, values: list[float]) -> None:
         ax.set_ylim(lo / 5, None)
 
 
+#: legend label of the mark drawn on flagged rows' times
+FLAGGED = "time flagged unreliable (busy machine; see the table)"
+
+
+def _mark_flagged(ax: Any, points: list[tuple[float, float]]) -> None:
+    """A black cross on each ``(x, y)`` whose time was flagged (noisy or impossible)."""
+    if points:
+        xs, ys = zip(*points, strict=True)
+        ax.plot(xs, ys, ls="none", marker="x", color="k", ms=9, mew=1.5, zorder=5, label=FLAGGED)
+
+
 def _point_label(b: str, dt: str, batch: int, n: int, cond: float | None) -> str:
     c = f"\ncond {cond:.0e}" if cond is not None else ""
     return f"{b} {dt}\n{batch} x {n}x{n}{c}"
@@ -465,7 +545,7 @@ def _plot(results: list[Any], path: str) -> None:
         # no backward anywhere (scipy): hollow, hatched bars in every panel, one legend entry
         fwd_only = all(r.fwdbwd_ms is None and r.err_grad is None for r in by.values())
         for ax, what, _ in panels:
-            xs, ys = [], []
+            xs, ys, flagged = [], [], []
             for k, pt in enumerate(points):
                 r = by.get(pt)
                 if r is None:
@@ -475,6 +555,9 @@ def _plot(results: list[Any], path: str) -> None:
                     continue
                 xs.append(k - 0.4 + (i + 0.5) * width)
                 ys.append(max(y, BOTTOM))
+                if what == "time" and r.flags:
+                    flagged.append((xs[-1], ys[-1]))
+            _mark_flagged(ax, flagged)
             if xs:
                 drawn[what] += ys
                 st = _style(m, fwd_only)
@@ -549,7 +632,11 @@ def _plot_all(results: list[Any], path: str) -> list[str]:
     _plot(results, path)
     written = [path]
     for axis in ("n", "batch"):
-        if len({getattr(r, axis) for r in results}) > 1:
+        other = "batch" if axis == "n" else "n"
+        lines: dict[tuple[Any, ...], set[int]] = {}
+        for r in results:
+            lines.setdefault((r.backend, r.dtype, r.cond, getattr(r, other)), set()).add(getattr(r, axis))
+        if any(len(v) > 1 for v in lines.values()):  # some line has two points
             written.append(_plot_time_vs(results, axis, _beside(path, f"vs-{axis}")))
     written.append(_plot_frontier(results, _beside(path, "frontier")))
     return written
@@ -632,6 +719,9 @@ def _plot_time_vs(results: list[Any], axis: str, path: str) -> str:
             if pts:
                 xs, ys, fwd_only = zip(*pts, strict=True)
                 ax.plot(xs, ys, "--" if all(fwd_only) else "-", **_style(m, all(fwd_only)))
+            _mark_flagged(
+                ax, [(getattr(r, axis), _cost(r, "ms")[0]) for r in rs if r.method == m and r.flags]
+            )
         mm = sorted({getattr(r, axis): r.matmul_ms for r in rs if r.matmul_ms is not None}.items())
         if mm:
             ax.plot(*zip(*mm, strict=True), ":", color="0.5", label="one matmul A @ A")
@@ -654,11 +744,12 @@ def _plot_frontier(results: list[Any], path: str) -> str:
     fig, axes = _panels(len(groups), "accuracy against cost: one marker per method and grid point")
     for ax, (where, rs) in zip(axes, groups.items(), strict=True):
         for m in dict.fromkeys(r.method for r in rs):
-            pts = [(*_cost(r, "mm"), r.err_fwd) for r in rs if r.method == m]
-            pts = [(x, max(e, BOTTOM), fo) for x, fo, e in pts if x is not None and e is not None]
+            pts = [(*_cost(r, "mm"), r.err_fwd, r.flags) for r in rs if r.method == m]
+            pts = [(x, max(e, BOTTOM), fo, fl) for x, fo, e, fl in pts if x is not None and e is not None]
             if pts:
-                xs, es, fwd_only = zip(*pts, strict=True)
+                xs, es, fwd_only, _ = zip(*pts, strict=True)
                 ax.plot(xs, es, ls="none", **_style(m, all(fwd_only)))
+                _mark_flagged(ax, [(x, e) for x, e, _, fl in pts if fl])
         shapes = ", ".join(dict.fromkeys(f"{r.batch}x{r.n}" for r in rs))
         conds = ", ".join(dict.fromkeys(f"{r.cond:.0e}" for r in rs))
         ax.set_title(f"{where}\nbatch x n: {shapes}; cond {conds}", fontsize=9)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -94,9 +95,10 @@ def test_quick_bench_writes_json(tmp_path, capsys):
     doc = json.loads(path.read_text())
     assert doc["schema"] == _cli.JSON_SCHEMA and doc["mode"] == "bench"
     assert {"numpy", "cpu_count", "python"} <= set(doc["machine"])
-    assert doc["config"]["n"] == _cli.QUICK["n"] and doc["config"]["repeats"] == 2
+    assert doc["config"]["shape"] == [list(s) for s in _cli.QUICK["shape"]] and doc["config"]["repeats"] == 2
+    assert doc["config"]["threads"] == 1 and doc["machine"]["blas_threads"] == [1]  # one thread: the default
     rows = {r["method"]: r for r in doc["results"]}
-    assert set(rows) == set(_bench.METHODS)
+    assert set(rows) == set(_bench.DEFAULT_METHODS)
     for r in rows.values():
         assert set(r) == RESULT_KEYS
         assert (
@@ -140,7 +142,7 @@ def test_quick_power_bench(power, tmp_path, capsys):
         assert rows[exact]["err_grad"] <= tol
     # the default: order 5 at the eigenvalues over their mean (the error grows away from 1)
     q = -power if power < 0 else 1 - power
-    w = np.linalg.eigvalsh(random_spd(_cli.QUICK["n"][0], cond).astype(np.float64))
+    w = np.linalg.eigvalsh(random_spd(_cli.QUICK["shape"][0][1], cond).astype(np.float64))
     e = np.array([fraction_error(5, q, x) for x in w / w.mean()])
     predicted = np.sqrt(np.sum((e * w**power) ** 2) / np.sum(w ** (2 * power)))  # Frobenius
     assert 0.9 * predicted - tol <= rows["pade"]["err_fwd"] <= 1.1 * predicted + tol
@@ -224,9 +226,10 @@ def test_quick_bench_on_autodiff_backends(backend, tmp_path):
         ([], ["p.png", "p-frontier.png"]),  # --quick: one n, one batch
         (["--n", "4,8"], ["p.png", "p-vs-n.png", "p-frontier.png"]),
         (["--n", "4,8", "--batch", "1,2"], ["p.png", "p-vs-n.png", "p-vs-batch.png", "p-frontier.png"]),
+        (["--shape", "4x4,1x8"], ["p.png", "p-frontier.png"]),  # no two points on one line
         (["--sweep", "cond", "--cond", "1,100"], ["p.png"]),  # errors only: no times to plot
     ],
-    ids=["one-point", "two-n", "two-n-two-batch", "sweep"],
+    ids=["one-point", "two-n", "two-n-two-batch", "two-shapes", "sweep"],
 )
 def test_plot_writes_the_figures_the_grid_supports(tmp_path, capsys, grid, figures):
     pytest.importorskip("matplotlib")
@@ -302,6 +305,29 @@ def test_plots_draw_what_they_say(monkeypatch, tmp_path):
     assert "batch x n: 1x8, 2x8, 1x4, 2x4;" in frontier["title"]
 
 
+def test_plots_mark_flagged_times(monkeypatch, tmp_path):
+    """A time the table flags carries a cross in every figure, with its own legend entry."""
+    pytest.importorskip("matplotlib")
+    plt = _cli._pyplot()
+    close, figures = plt.close, []
+    monkeypatch.setattr(plt, "close", figures.append)
+    results = [
+        _result("pade", n, 1, fwd_ms=n, fwdbwd_ms=2 * n, fwd_mm=3.0, fwdbwd_mm=5.0 * n, err_fwd=1e-3)
+        for n in (4, 8)
+    ]
+    results[1].flags = "noisy"
+    try:
+        _cli._plot_all(results, str(tmp_path / "r.png"))
+    finally:
+        for fig in figures:
+            close(fig)
+    (main_legend, main), (_, by_n), (_, frontier) = map(_drawn, figures)
+    assert _cli.FLAGGED in main_legend
+    assert main[0]["lines"][_cli.FLAGGED][1] == [40.0]  # on the flagged bar, 8 x 5 matmuls
+    assert by_n[0]["lines"][_cli.FLAGGED] == ([8], [16])
+    assert frontier[0]["lines"][_cli.FLAGGED] == ([40.0], [1e-3])
+
+
 def test_sweep_plot_legend_lists_every_method(monkeypatch, tmp_path):
     """scipy has no gradient panel line, yet it is in the legend; axes say what they show."""
     pytest.importorskip("matplotlib")
@@ -361,6 +387,10 @@ def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, tmp_path, capsys)
         ["bench", "--backend", "tensorflow"],
         ["bench", "--repeats", "0"],
         ["bench", "--threads", "zero"],
+        ["bench", "--threads", "-1"],
+        ["bench", "--shape", "64"],
+        ["bench", "--shape", "0x8"],
+        ["bench", "--shape", "8xn"],
         ["bench", "--sweep", "size"],
         ["bench", "--power", "1.5"],
         ["bench", "--power", "0"],
@@ -538,13 +568,68 @@ def test_rows_flag_spread_and_impossible_orders():
         _bench._Timer(("pade", "fwdbwd"), lambda: None, times=[1.0, 1.0, 1.1, 1.0, 1.0]),
         _bench._Timer(("matmul", "matmul"), lambda: None, times=[0.1] * 5),
     ]
-    _bench._summarise(results, timers, 5)
+    _bench._summarise(results, timers)
     r = results["pade"]
-    assert r.flags == "fwd>f+b" and r.fwd_spread == pytest.approx(0.1 / 2.0)
+    assert r.flags == "fwd>f+b" and r.fwd_spread == pytest.approx(0.1 / 2.0) and r.rounds == 5
     timers[1].times = [1.0, 3.0, 3.0, 9.0, 9.0]  # interquartile range 6 over a median of 3
-    _bench._summarise(results, timers, 5)
+    _bench._summarise(results, timers)
     assert r.flags == "noisy" and r.fwdbwd_spread == pytest.approx(2.0)
-    assert "[noisy]" in _bench.format_table([r]) and "--threads 1" in _bench.format_table([r])
+    table = _bench.format_table([r])
+    assert "[noisy]" in table and "1 of 1 rows flagged" in table and "spread by more than 25%" in table
+    timers[1].times = [3.0] * 5
+    timers[2].times = [1.0] * 5  # f+b = 3 matmuls: impossible for a method that spends more
+    _bench._summarise(results, timers)
+    assert r.flags == "f+b<4mm" and r.fwdbwd_mm == 3.0
+    assert "below 4 matmuls" in _bench.format_table([r])
+
+
+def test_flagged_rows_are_measured_again(monkeypatch):
+    """A grid point with a flagged row gets a second set of rounds, all candidates paired."""
+    monkeypatch.setattr(_bench, "NOISY", -1.0)  # every row noisy
+    be = _bench.make_backend("numpy")
+    rows = _bench.measure(be, _bench.Case("numpy", 4, 2, "float64", 10.0), ["eigh", "eigh-root"], rounds=3)
+    assert [r.rounds for r in rows] == [6, 6] and all(r.flags for r in rows)
+    assert rows[1].fwdbwd_vs_eigh_root == 1.0
+
+
+def test_rounds_keep_the_best_timing_of_short_calls():
+    """Each round keeps the best of BEST_OF timings of a short call (a preempted one is dropped)."""
+    times = iter([5.0, 1.0, 3.0, 2.0, 9.0, 9.0])
+    timer = _bench._Timer(("m", "fwd"), lambda: None, first=1e-4)
+    timer.run = lambda: next(times)
+    _bench._round_robin([timer], 2)
+    assert _bench.BEST_OF == 3 and timer.times == [1.0, 2.0]
+    slow = _bench._Timer(("m", "fwd"), lambda: None, first=1.0)  # longer than LONG: once per round
+    slow.run = iter([4.0, 5.0]).__next__
+    _bench._round_robin([slow], 2)
+    assert slow.times == [4.0, 5.0]
+
+
+def test_thread_environment(monkeypatch):
+    """Thread counts for libraries loaded later, and the XLA scheduler that cannot hang, always."""
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    env = _bench.thread_environment(1)
+    assert {env[k] for k in _bench.THREAD_VARIABLES} == {"1"}
+    assert env["XLA_FLAGS"].split() == [_bench.XLA_WORKAROUND, *_bench.XLA_ONE_THREAD]
+    assert _bench.thread_environment(0) == {"XLA_FLAGS": _bench.XLA_WORKAROUND}
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")  # the user's flags are kept
+    assert _bench.thread_environment(0)["XLA_FLAGS"] == f"--xla_dump_to=/tmp/x {_bench.XLA_WORKAROUND}"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "7")
+    with _bench.limit_threads(1, ["numpy"]):
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+        assert _bench.thread_environment(1)["XLA_FLAGS"].count(_bench.XLA_WORKAROUND) == 1  # not twice
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "7"  # restored
+
+
+def test_grid_shapes():
+    """--shape lists pairs; --n and --batch pair every value; alone, the other axis is filled in."""
+    parse = _cli.build_parser().parse_args
+    shapes = lambda *a: _cli._grid_shapes(parse(["bench", *a]), _cli.DEFAULTS)  # noqa: E731
+    assert shapes() == [(256, 32), (64, 64), (8, 256)]
+    assert shapes("--shape", "2x8,1X16") == [(2, 8), (1, 16)]
+    assert shapes("--n", "4,8", "--batch", "1,2") == [(1, 4), (2, 4), (1, 8), (2, 8)]
+    assert shapes("--n", "32") == [(_cli.FALLBACK["batch"], 32)]
+    assert _cli._grid_shapes(parse(["bench", "--n", "16"]), _cli.QUICK) == [(2, 16)]
 
 
 def test_threads_limit_reaches_every_blas(tmp_path):
@@ -554,3 +639,8 @@ def test_threads_limit_reaches_every_blas(tmp_path):
     path = tmp_path / "r.json"
     assert main([*QUICK_NUMPY, "--method", "scipy,eigh", "--threads", "1", "--json", str(path)]) == 0
     assert json.loads(path.read_text())["machine"]["blas_threads"] == [1]
+    assert main([*QUICK_NUMPY, "--method", "eigh", "--threads", "0", "--json", str(path)]) == 0
+    from threadpoolctl import threadpool_info
+
+    own = sorted({p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"})
+    assert json.loads(path.read_text())["machine"]["blas_threads"] == own  # 0: the libraries' own
