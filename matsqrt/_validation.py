@@ -236,7 +236,8 @@ def resolve_options(
     if method == "auto" and order is not None:
         msg = 'method="auto" chooses its own order; pass tol= instead of order='
         raise ValueError(msg)
-    zolotarev_ok = hermitian and power in ZOLOTAREV_POWERS
+    # (== each, not `in`: under torch.compile(dynamic=True) Dynamo found power = 0.25 not `in` (0.5, 0.25))
+    zolotarev_ok = hermitian and any(power == z for z in ZOLOTAREV_POWERS)
     if method == "zolotarev":
         if not hermitian:
             msg = (
@@ -546,7 +547,7 @@ def _auto_method(
     """``method="auto"``: the fastest method known to reach ``tol``, else the more accurate one (warned)."""
     if not hermitian:
         return "pade"
-    if power in ZOLOTAREV_POWERS:
+    if any(power == z for z in ZOLOTAREV_POWERS):
         # on a CPU eigh is faster than Zolotarev's inverses (docs/performance.rst): it where it
         # reaches tol, else the certified rational method
         return "eigh" if rounding_floor(eps, cond, inverse, power) <= tol else "zolotarev"

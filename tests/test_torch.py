@@ -104,6 +104,34 @@ def test_compile_fullgraph():
     assert rel_error(g.numpy(), g_eager.numpy()) <= 1e-4
 
 
+@pytest.mark.filterwarnings("ignore:Dynamo detected a call to a `functools.lru_cache`")
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch-internal (dynamo, inductor)
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda a: matsqrt.powm(a, 0.3), id="powm-fractions"),
+        pytest.param(lambda a: matsqrt.sqrtm(a, order=8), id="order-8"),
+        pytest.param(lambda a: matsqrt.sqrtm(a, hermitian=False), id="general"),
+        pytest.param(lambda a: matsqrt.powm(a, -0.25, tol=1e-8), id="powm-quarter-tol"),
+    ],
+)
+def test_compile_dynamic_fullgraph(call):
+    """torch.compile(dynamic=True, fullgraph=True) on the paths whose coefficients are computed at
+    trace time (they failed in Dynamo: a float from the options was a lazy constant), and on the
+    traced tol= path of A^(+-1/4) (Dynamo evaluated ``0.25 in (0.5, 0.25)`` as False, so the call
+    was refused as if tol= needed eager values)."""
+    torch._dynamo.reset()
+    A = torch.tensor(random_spd((3, 6), 10, seed=3), requires_grad=True)
+    f = torch.compile(lambda a: call(a).sum(), dynamic=True, fullgraph=True)
+    loss = f(A)
+    (g,) = torch.autograd.grad(loss, A)
+    eager = call(A).sum()
+    (g_eager,) = torch.autograd.grad(eager, A)
+    assert abs(float(loss.detach() - eager.detach())) <= 1e-7 * abs(float(eager.detach()))
+    assert rel_error(g.numpy(), g_eager.numpy()) <= 1e-7
+
+
 def test_lu_guard_for_pytorch_181570():
     """Batched CPU LU with 2 threads is wrong for n >~ 200 in torch 2.13; the guard avoids it."""
     import array_api_compat.torch as xp

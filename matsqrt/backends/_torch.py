@@ -29,8 +29,9 @@ LU_GUARD_MIN_N = 128
 def _constant_coefficients(name: str, *args: Any) -> Any:
     """torch.compile cannot trace the decimal arithmetic behind powers other than +-1/2:
     it calls this at trace time and keeps the result as a constant (a plain function:
-    dynamo looks through the ``functools.cache`` wrappers)."""
-    return COEFFICIENTS[name](*args)
+    dynamo looks through the ``functools.cache`` wrappers). Floats arrive as their exact
+    integer ratios (:meth:`TorchOps.coefficients`)."""
+    return COEFFICIENTS[name](*(a[0] / a[1] if isinstance(a, tuple) else a for a in args))
 
 
 class TorchOps(Ops):
@@ -127,7 +128,13 @@ class TorchOps(Ops):
         return torch.linalg.matrix_norm(a, keepdim=True)
 
     def coefficients(self, name: str, *args: Any) -> Any:
-        return _constant_coefficients(name, *args)
+        # under torch.compile(dynamic=True) a float read inside the autograd.Function (from the
+        # options) is a lazy constant that assume_constant_result cannot take; its integer
+        # ratio (exact: int / int rounds correctly back to the float) is a plain tuple
+        plain = []
+        for a in args:
+            plain.append(a.as_integer_ratio() if isinstance(a, float) else a)
+        return _constant_coefficients(name, *plain)
 
     def hpd_inv(self, a: torch.Tensor) -> torch.Tensor:
         # Cholesky: half the flops of LU, and not affected by pytorch#181570. The inverse
