@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -13,6 +14,7 @@ from ._core._derivatives import daleckii_krein
 from ._core._forward import clip_eigenvalues
 from ._core._options import BACKWARDS, METHODS
 from ._validation import (
+    Inspection,
     as_array,
     as_array_like,
     check_bool,
@@ -617,8 +619,11 @@ def _prepare(
             power=power,
         )
         return A, xp, out_dtype, adapter, None, checks
+    inspection = None
     if check_finite and adapter.ops.eager:
-        raise_if_bad(adapter.inspectable(A), adapter.ops, **checks, power=power)
+        factor = raise_if_bad(adapter.inspectable(A), adapter.ops, **checks, power=power)
+        if hermitian:  # one look at A: the checks' factor serves the spectrum bounds
+            inspection = Inspection(adapter.inspectable(A), adapter.ops, factor)
     opt = resolve_options(
         adapter.inspectable(A),
         adapter.ops,
@@ -630,10 +635,13 @@ def _prepare(
         hermitian=hermitian,
         accelerator=adapter.accelerator,
         power=power,
+        inspection=inspection,
     )
+    if inspection is not None and opt.method == "zolotarev":
+        opt = replace(opt, spectrum=inspection.ratio())
     if check_finite and adapter.ops.eager and order is None and tol is None:
         name = "invsqrtm" if inverse and power == 0.5 else "sqrtm" if power == 0.5 else "powm"
-        warn_if_default_far_off(adapter.inspectable(A), opt, adapter.ops, name)
+        warn_if_default_far_off(adapter.inspectable(A), opt, adapter.ops, name, inspection)
     return A, xp, out_dtype, adapter, opt, checks
 
 

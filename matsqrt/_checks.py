@@ -93,12 +93,16 @@ def rounding_tol(dtype: Any, n: int, xp: Any) -> float:
     return ROUNDING * max(n, 1) * float(xp.finfo(dtype).eps)
 
 
-def bad_masks(A: Array, ops: Ops, *, inverse: bool, hermitian: bool) -> dict[str, Array]:
+def bad_masks(
+    A: Array, ops: Ops, *, inverse: bool, hermitian: bool, found: dict[str, Array] | None = None
+) -> dict[str, Array]:
     """Boolean masks of the batch shape, one per reason that applies.
 
     Written against the standard, so it runs eagerly and under tracing. On
     eager arrays the common all-finite, all-definite case costs one reduction,
-    one pass for the Hermitian test and one Cholesky factorisation.
+    one pass for the Hermitian test and one Cholesky factorisation, whose factor
+    is put in ``found["factor"]`` (eager Hermitian input, every matrix factorised)
+    for the spectrum estimate.
     """
     xp = ops.xp
     n = A.shape[-1]
@@ -124,7 +128,9 @@ def bad_masks(A: Array, ops: Ops, *, inverse: bool, hermitian: bool) -> dict[str
         # the factorisation reads one triangle: an asymmetric matrix is reported as such only
         M = A0 if ops.known(xp.any(asym)) is False else xp.where(asym[..., None, None], eye, A0)
         if inverse:
-            masks["singular"] = ops.cholesky_fails(M)
+            L, masks["singular"] = ops.cholesky(M)
+            if found is not None and ops.eager:
+                found["factor"], found["fails"] = L, masks["singular"]
         else:
 
             def shifted() -> Array:
@@ -137,7 +143,9 @@ def bad_masks(A: Array, ops: Ops, *, inverse: bool, hermitian: bool) -> dict[str
             if ops.eager:
                 # most inputs are definite: one factorisation of A itself, the shifted one
                 # only where that may fail (semidefinite, or indefinite)
-                fails = ops.cholesky_fails(M)
+                L, fails = ops.cholesky(M)
+                if found is not None:
+                    found["factor"], found["fails"] = L, fails
                 if ops.known(xp.any(fails)) is not False:
                     fails = fails & ops.cholesky_fails(shifted())
             else:
@@ -225,19 +233,27 @@ def where_text(mask: Array) -> str:
 
 def raise_if_bad(
     A: Array, ops: Ops, *, inverse: bool, hermitian: bool, name: str = "A", power: float = 0.5
-) -> None:
+) -> Array | None:
     """Raise ``ValueError`` naming every reason and the offending batch indices.
 
     ``power``: the messages name ``A^p`` (``p = -power`` with ``inverse``) unless it is a square root.
+    Returns the Cholesky factor of ``A`` where the checks computed one and every matrix was
+    factorised (Hermitian input; else ``None``), for :func:`matsqrt._core.estimate_spectrum`.
     """
-    masks = bad_masks(A, ops, inverse=inverse, hermitian=hermitian)
+    kept: dict[str, Array] = {}
+    masks = bad_masks(A, ops, inverse=inverse, hermitian=hermitian, found=kept)
+    factor = kept.get("factor")
+    # the inverse root's factorisation failing is a reason to raise; the square root's is not
+    # (semidefinite input): there the factor serves only where reading that is free
+    if factor is not None and not inverse and ops.known(ops.xp.any(kept["fails"])) is not False:
+        factor = None
     if not masks:
-        return
+        return factor
     keys = list(masks)
     xp = ops.xp
     host = _to_host(xp.stack([masks[k] for k in keys])) if len(keys) > 1 else _to_host(masks[keys[0]])[None]
     if not host.any():
-        return
+        return factor
     tau = rounding_tol(A.dtype, A.shape[-1], xp)
     parts = []
     found = []

@@ -193,6 +193,33 @@ def check_tol(tol: Any) -> float | None:
     return t
 
 
+class Inspection:
+    """One look at checked eager Hermitian input, shared by every decision of the call.
+
+    It holds the input checks' Cholesky factor (``None`` where they kept none) and estimates
+    the spectrum bounds at most once, from that factor (:func:`estimate_spectrum`): the
+    choice of method (``method="auto"``), the default's accuracy warning and Zolotarev's
+    first interval (:attr:`Options.spectrum`) read the same numbers.
+    """
+
+    def __init__(self, A: Any, ops: Ops, factor: Any) -> None:
+        self.A, self.ops, self.factor = A, ops, factor
+        self._bounds: tuple[Any, Any] | None = None
+
+    def bounds(self) -> tuple[Any, Any]:
+        """``(l_min, l_max)`` estimates per matrix, shape ``(..., 1, 1)``."""
+        if self._bounds is None:
+            self._bounds = estimate_spectrum(self.A, self.ops, True, self.factor)
+        return self._bounds
+
+    def ratio(self) -> float:
+        """The smallest ``l_min / l_max`` over the batch (0 for a singular or zero matrix)."""
+        xp = self.ops.xp
+        lo, hi = self.bounds()
+        hi = xp.real(hi) if xp.isdtype(hi.dtype, "complex floating") else hi
+        return self.ops.read(xp.min(lo / xp.where(hi > 0, hi, xp.ones_like(hi))))
+
+
 def resolve_options(
     A: Any,
     ops: Ops,
@@ -205,10 +232,12 @@ def resolve_options(
     hermitian: bool,
     accelerator: bool = False,
     power: float = 0.5,
+    inspection: Inspection | None = None,
 ) -> Options:
     """Validate the keyword options and resolve them into an :class:`Options`.
 
-    ``power`` is ``|p|`` for :func:`matsqrt.powm` (``inverse``: ``p < 0``).
+    ``power`` is ``|p|`` for :func:`matsqrt.powm` (``inverse``: ``p < 0``). ``inspection``
+    (checked eager Hermitian input) serves the spectrum bounds.
     """
     xp = ops.xp
     method = check_choice(method, METHODS, "method")
@@ -298,7 +327,7 @@ def resolve_options(
                 "matsqrt's methods page), or call eagerly"
             )
             raise ValueError(msg)
-        lo, hi, trace = _spectrum_bounds(A, ops, hermitian)
+        lo, hi, trace = _spectrum_bounds(A, ops, hermitian, inspection)
         cond = COND_SAFETY * hi / lo if lo > 0 else math.inf
         if method == "auto":
             method = _auto_method(tol, eps, cond, inverse, hermitian, accelerator, explicit_tol, power)
@@ -412,7 +441,9 @@ def _lowest_good(m: int, q: float, inverse: bool, power: float, x_max: float) ->
     return a
 
 
-def warn_if_default_far_off(A: Any, opt: Options, ops: Ops, name: str) -> None:
+def warn_if_default_far_off(
+    A: Any, opt: Options, ops: Ops, name: str, inspection: Inspection | None = None
+) -> None:
     """An :class:`AccuracyWarning` where the default Padé approximant is predicted to be off by more
     than :data:`DEFAULT_WARN_ERROR` (eager Hermitian input).
 
@@ -441,9 +472,8 @@ def warn_if_default_far_off(A: Any, opt: Options, ops: Ops, name: str) -> None:
     x_lo = _lowest_good(opt.order, opt.q, opt.inverse, opt.power, x_max)
     if math.isfinite(x_lo) and not bool(xp.any(ops.cholesky_fails(A - (s * (t * x_lo)) * ops.eye_like(A)))):
         return
-    # flagged: estimate the smallest eigenvalues too (one inverse) and predict from the
-    # batch's extremes
-    lo, hi = estimate_spectrum(A, ops)
+    # flagged: estimate the smallest eigenvalues too and predict from the batch's extremes
+    lo, hi = estimate_spectrum(A, ops) if inspection is None else inspection.bounds()
     worst = predicted_error(
         opt.order,
         opt.q,
@@ -575,10 +605,12 @@ def _auto_method(
     return best
 
 
-def _spectrum_bounds(A: Any, ops: Ops, hermitian: bool) -> tuple[float, float, float]:
+def _spectrum_bounds(
+    A: Any, ops: Ops, hermitian: bool, inspection: Inspection | None = None
+) -> tuple[float, float, float]:
     """Worst-case (over the batch) ``lo``, ``hi`` and the trace at the worst matrix."""
     xp = ops.xp
-    lo, hi = estimate_spectrum(A, ops, hermitian)
+    lo, hi = inspection.bounds() if inspection is not None else estimate_spectrum(A, ops, hermitian)
     pos = lo > 0
     cond = hi / xp.where(pos, lo, xp.ones_like(lo))
     cond = xp.where(xp.isfinite(cond) & pos, cond, xp.full_like(cond, math.inf))

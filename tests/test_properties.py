@@ -13,6 +13,7 @@ import math
 import warnings
 
 import numpy as np
+import pytest
 from conftest import to_np, to_xp
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -116,6 +117,28 @@ def test_root_properties(xp, problem, inverse):
     else:  # ||dY Y + Y dY|| <= 2 ||Y||_2 ||dY||_F
         res = _fro(o @ o - a) / _fro(a)
         assert np.max(res) <= 4 * tol * math.sqrt(n)
+
+
+@given(problem=problems(), inverse=st.booleans(), quarter=st.booleans())
+def test_zolotarev_reaches_tol_at_every_condition_number(xp, problem, inverse, quarter):
+    """method="zolotarev" with tol = 1000 eps: within 2 tol of the exact root, or within the
+    root's conditioning with an AccuracyWarning, over the whole conditioning range; A^(+-1/4) too."""
+    if _lazy(xp):
+        pytest.skip("lazy arrays are not inspected: the certified iteration needs their values")
+    A, cond = problem
+    p = (-1 if inverse else 1) * (0.25 if quarter else 0.5)
+    want = 1000 * _eps(A.dtype)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", matsqrt.AccuracyWarning)
+        out = to_np(matsqrt.powm(to_xp(xp, A), p, method="zolotarev", tol=want))
+    assert out.shape == A.shape and out.dtype == A.dtype
+    w, V = np.linalg.eigh(A.astype(np.complex128 if np.iscomplexobj(A) else np.float64))
+    ref = (V * np.clip(w, 0, None)[..., None, :] ** p) @ _mH(V)
+    error = rel_error(out, ref)
+    floor = _tolerance(A.dtype, cond, inverse)  # the root's conditioning (and the reference's)
+    assert error <= max(2 * want, floor)
+    if error > 2 * want:  # beyond tol: only where rounding in the dtype decides, and said so
+        assert any(issubclass(c.category, matsqrt.AccuracyWarning) for c in caught)
 
 
 @given(problem=problems(), inverse=st.booleans(), order=st.integers(1, 64))

@@ -11,6 +11,7 @@ import pytest
 from conftest import to_np, to_xp
 
 import matsqrt
+from matsqrt import _validation
 from matsqrt._core import _zolotarev
 from matsqrt._core._zolotarev import error, plan, zolotarev
 
@@ -165,15 +166,49 @@ def test_optimistic_spectrum_bound_costs_a_step(monkeypatch):
     monkeypatch.setattr(Ops, "hpd_inv", lambda self, a: inverses.append(a.shape) or real_inv(self, a))
     matsqrt.invsqrtm(A, tol=1e-8)
     honest = len(inverses)
-    real = _zolotarev.estimate_spectrum
+    real = _validation.estimate_spectrum
 
-    def optimistic(A, ops, hermitian=True):  # the first look only
-        lo, hi = real(A, ops, hermitian)
-        return (lo * 100 if len(inverses) == honest + 1 else lo), hi
+    def optimistic(A, ops, hermitian=True, factor=None):  # the inspection's look (NumPy: one inverse)
+        lo, hi = real(A, ops, hermitian, factor)
+        return lo * 100, hi
 
-    monkeypatch.setattr(_zolotarev, "estimate_spectrum", optimistic)
+    monkeypatch.setattr(_validation, "estimate_spectrum", optimistic)
     Z = matsqrt.invsqrtm(A, tol=1e-8)
     assert len(inverses) - honest > honest  # more inverses than with the honest bound
+    assert rel_err(Z, exact_power(A, -0.5)) <= 2e-8
+
+
+@pytest.mark.parametrize("lib", ["torch", "jax"])
+def test_one_look_at_a(monkeypatch, lib):
+    """Where the library solves triangular systems in a batch (torch, JAX), the spectrum bounds
+    come from the input checks' Cholesky factor: A itself is never inverted, the bounds agree
+    with those of the explicit inverse, and tol holds."""
+    import array_api_compat
+
+    if lib == "torch":
+        torch = pytest.importorskip("torch")
+        from matsqrt.backends._torch import TorchOps as LibOps
+
+        as_lib = torch.tensor
+    else:
+        jnp = pytest.importorskip("jax.numpy")
+        from matsqrt.backends._jax import JaxOps as LibOps
+
+        as_lib = jnp.asarray
+    A, _, _ = known_spd(3, 24, 1e6, seed=4)
+    X = as_lib(A)
+    ops = matsqrt.backends.adapter_for(array_api_compat.array_namespace(X), X).ops
+    L, fails = ops.cholesky(X)
+    assert not bool(np.any(to_np(fails)))
+    by_factor = _zolotarev.estimate_spectrum(X, ops, factor=L)
+    by_inverse = _zolotarev.estimate_spectrum(X, ops)
+    for u, v in zip(by_factor, by_inverse, strict=True):
+        np.testing.assert_allclose(to_np(u), to_np(v), rtol=1e-6)
+    shapes = []
+    real = LibOps.hpd_inv
+    monkeypatch.setattr(LibOps, "hpd_inv", lambda self, a: shapes.append(a.shape) or real(self, a))
+    Z = matsqrt.invsqrtm(X, tol=1e-8)
+    assert shapes and all(len(s) == A.ndim + 1 for s in shapes)  # stacks of shifted matrices only
     assert rel_err(Z, exact_power(A, -0.5)) <= 2e-8
 
 

@@ -170,8 +170,9 @@ class Ops:
                 raise
             return self._per_matrix(a, self.xp.linalg.inv)
 
-    def cholesky_fails(self, a: Array) -> Array:
-        """Boolean mask of the batch: where the Cholesky factorisation of ``a`` fails.
+    def cholesky(self, a: Array) -> tuple[Array, Array]:
+        """``(L, fails)``: the lower Cholesky factors and the boolean mask of the batch where the
+        factorisation fails (``L`` is not meaningful there).
 
         Libraries that raise for the whole batch are retried matrix by matrix;
         those that return NaN (JAX, and CuPy by default) are read from the factor.
@@ -183,7 +184,17 @@ class Ops:
             if not self.eager:
                 raise
             L = self._per_matrix(a, xp.linalg.cholesky)  # NaN where a factorisation fails
-        return ~xp.all(xp.isfinite(L), axis=(-2, -1))
+        return L, ~xp.all(xp.isfinite(L), axis=(-2, -1))
+
+    def cholesky_fails(self, a: Array) -> Array:
+        """Boolean mask of the batch: where the Cholesky factorisation of ``a`` fails."""
+        return self.cholesky(a)[1]
+
+    def cholesky_solve(self, L: Array, b: Array) -> Array | None:
+        """``(L L^H)^-1 b`` by two triangular solves (``b``: a stack of vectors ``(..., n, 1)``), or
+        ``None`` where the library has no batched triangular solve (the standard has none):
+        callers then invert the matrix instead."""
+        return None
 
     def eigvals(self, a: Array) -> Array | None:
         """Eigenvalues of general matrices, or ``None`` where the library has no eigensolver for them."""

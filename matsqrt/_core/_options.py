@@ -90,6 +90,10 @@ class Options:
         The exponent's magnitude ``|p|`` in ``(0, 1)``: the result is ``A^power``, or
         ``A^(-power)`` with ``inverse``. ``0.5`` for the square roots, which alone have
         the product form, the Taylor and Newton–Schulz methods and the Lyapunov backward.
+    spectrum : float or None
+        ``method="zolotarev"`` on checked eager input: the smallest ``l_min / l_max`` over the
+        batch, estimated once by the input's inspection (from the checks' Cholesky factor);
+        ``None``: the iteration estimates it itself.
     """
 
     inverse: bool
@@ -102,6 +106,7 @@ class Options:
     pade_form: str = "fractions"
     power: float = 0.5
     tol: float | None = None
+    spectrum: float | None = None
 
     @property
     def exponent(self) -> float:

@@ -203,16 +203,17 @@ def zolotarev_root(A: Array, opt: Any, ops: Ops, residuals: bool = True) -> tupl
     floor = FLOOR * A.shape[-1] * eps
     stages = 2 if opt.power == 0.25 else 1
     tol = (DEFAULT_TOL * eps if opt.tol is None else opt.tol) / stages
-    if ops.eager:
+    if ops.eager and opt.spectrum is None:
         lo, hi = estimate_spectrum(A, ops)
-    else:
+    else:  # traced, or the inspection estimated l_min / l_max (the same l_max: deterministic)
         lo, hi = None, largest_eigenvalue(A, ops)
     hi = xp.real(hi) if xp.isdtype(hi.dtype, "complex floating") else hi
     s = xp.where(hi > 0, hi * HI_MARGIN, xp.ones_like(hi))
     X = A / s
     certify = ops.eager
     if ops.eager:
-        k2 = ops.read(xp.min(lo / s)) / LO_SAFETY
+        ratio = opt.spectrum / HI_MARGIN if lo is None else ops.read(xp.min(lo / s))
+        k2 = ratio / LO_SAFETY
         if not (k2 > floor):
             # numerically singular: the shifted inverses next to the null space are rounding,
             # and no approximant on [floor, 1] serves the eigenvalues below; the exact root

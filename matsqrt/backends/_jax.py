@@ -67,12 +67,20 @@ class JaxOps(Ops):
         # not jnp.linalg.inv: its identity is broadcast unsharded (same failure as above)
         return jnp.linalg.solve(a, _eye_as(a))
 
-    def cholesky_fails(self, a: jax.Array) -> jax.Array:
-        # a mask: not differentiated (nor is JAX's Cholesky JVP, which fails like the factor)
-        # one triangle, as LAPACK reads it (NumPy, torch): symmetrising first would overflow
-        # near the largest float and average away a rounding-level asymmetry the others see
+    def cholesky(self, a: jax.Array) -> tuple[jax.Array, jax.Array]:
+        # for the checks and the spectrum estimate: not differentiated (nor is JAX's Cholesky
+        # JVP, which fails like the factor). One triangle, as LAPACK reads it (NumPy, torch):
+        # symmetrising first would overflow near the largest float and average away a
+        # rounding-level asymmetry the others see
         L = _cholesky(jax.lax.stop_gradient(a), False)
-        return ~jnp.all(jnp.isfinite(L), axis=(-2, -1))
+        return L, ~jnp.all(jnp.isfinite(L), axis=(-2, -1))
+
+    def cholesky_solve(self, L: jax.Array, b: jax.Array) -> jax.Array:
+        b = jnp.broadcast_to(b, (*L.shape[:-1], b.shape[-1]))
+        w = jax.lax.linalg.triangular_solve(L, b, left_side=True, lower=True)
+        return jax.lax.linalg.triangular_solve(
+            L, w, left_side=True, lower=True, transpose_a=True, conjugate_a=True
+        )
 
     def eigh(self, a: jax.Array) -> tuple[jax.Array, jax.Array]:
         # one triangle, as NumPy and torch read it (symmetrising would overflow near the largest float)

@@ -203,7 +203,7 @@ class NumpyOps(Ops):
         loop = _lapack_loop("eigh_lo", a, "{c}->{r}{c}")
         return super().eigh(a) if loop is None else _run_loop(loop, a)
 
-    def cholesky_fails(self, a: Array) -> Array:
+    def cholesky(self, a: Array) -> tuple[Array, Array]:
         # numpy.linalg.cholesky computes float32 in float64 (two casts of the batch, then the
         # double routine: 3-4x the time of the single one at n <= 256) and raises for the
         # whole batch on one failure; its LAPACK loop in the input's precision returns NaN
@@ -211,10 +211,10 @@ class NumpyOps(Ops):
         # rounding of either precision.
         loop = _lapack_loop("cholesky_lo", a)
         if loop is None:
-            return super().cholesky_fails(a)
+            return super().cholesky(a)
         try:
             with np.errstate(all="ignore"):  # as numpy.linalg.cholesky (a failure gives NaN)
                 L = loop(a)
         except TypeError:  # pragma: no cover - a NumPy whose private loop takes other arguments
-            return super().cholesky_fails(a)
-        return ~np.isfinite(L.sum(axis=(-2, -1)))
+            return super().cholesky(a)
+        return L, ~np.isfinite(L.sum(axis=(-2, -1)))
