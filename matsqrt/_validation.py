@@ -31,13 +31,8 @@ DEFAULT_ORDER = {"pade": 5, "taylor": 10, "newton_schulz": 5}
 DEFAULT_BWD_ITERS = 8
 #: the default normalisation per method (see matsqrt._core._forward)
 DEFAULT_SCALING = {"pade": "mean", "taylor": "frobenius", "newton_schulz": "frobenius", "eigh": "frobenius"}
-#: method="auto" uses Padé up to this order before eigh is cheaper (CPU / accelerator);
-#: Hermitian input on CPU goes to eigh directly (see resolve_options)
-AUTO_PADE_MAX_ORDER = {"cpu": 12, "accelerator": 64}
 #: what :func:`matsqrt.powm` offers for powers other than +-1/2
 POWER_METHODS = ("pade", "zolotarev", "eigh", "auto")
-#: the powers ``|p|`` that method="zolotarev" computes (1/4 by running it on the square root)
-ZOLOTAREV_POWERS = (0.5, 0.25)
 POWER_BACKWARDS = ("auto", "rational", "eigh")
 #: relative safety factor on the estimated condition number
 COND_SAFETY = 2.0
@@ -265,16 +260,12 @@ def resolve_options(
     if method == "auto" and order is not None:
         msg = 'method="auto" chooses its own order; pass tol= instead of order='
         raise ValueError(msg)
-    # (== each, not `in`: under torch.compile(dynamic=True) Dynamo found power = 0.25 not `in` (0.5, 0.25))
-    zolotarev_ok = hermitian and any(power == z for z in ZOLOTAREV_POWERS)
+    zolotarev_ok = hermitian
     if method == "zolotarev":
         if not hermitian:
             msg = (
                 'method="zolotarev" needs Hermitian input; for general matrices (hermitian=False) use "pade"'
             )
-            raise ValueError(msg)
-        if not zolotarev_ok:
-            msg = f'method="zolotarev" computes A^p for p = +-1/2 and +-1/4, not p = {-power if inverse else power:g}; use "pade" or "eigh"'
             raise ValueError(msg)
         if order is not None:
             msg = 'method="zolotarev" chooses its poles from tol; pass tol= instead of order='
@@ -309,7 +300,6 @@ def resolve_options(
     if method == "auto" or (tol is not None and method != "eigh"):
         eps = float(xp.finfo(A.dtype).eps)
         floor = eps
-        explicit_tol = tol is not None
         if tol is None:
             tol = 100 * eps
         elif tol < floor:
@@ -330,7 +320,7 @@ def resolve_options(
         lo, hi, trace = _spectrum_bounds(A, ops, hermitian, inspection)
         cond = COND_SAFETY * hi / lo if lo > 0 else math.inf
         if method == "auto":
-            method = _auto_method(tol, eps, cond, inverse, hermitian, accelerator, explicit_tol, power)
+            method = _auto_method(tol, eps, cond, inverse, hermitian, power)
             if method == "zolotarev":
                 return _zolotarev_options(xp, A.dtype, inverse, tol, backward, power)
         if method == "pade":
@@ -558,51 +548,15 @@ def _denman_beavers_options(
     )
 
 
-def _pade_floor(eps: float, cond: float, inverse: bool, power: float = 0.5) -> float:
-    """Rounding floor of Padé in partial fractions (measured for p = +-1/2, docs/methods;
-    other powers scaled by the exponent's conditioning)."""
-    return 10 * eps * cond ** (power if inverse else power / 2)
-
-
 def _auto_method(
-    tol: float,
-    eps: float,
-    cond: float,
-    inverse: bool,
-    hermitian: bool,
-    accelerator: bool,
-    explicit: bool,
-    power: float = 0.5,
+    tol: float, eps: float, cond: float, inverse: bool, hermitian: bool, power: float = 0.5
 ) -> str:
-    """``method="auto"``: the fastest method known to reach ``tol``, else the more accurate one (warned)."""
+    """``method="auto"`` (eager, CPU): eigh where its rounding floor reaches ``tol`` (on a CPU it is
+    faster than Zolotarev's inverses: docs/performance.rst), else the certified rational method
+    (which warns where the dtype cannot reach ``tol``). General matrices: Padé."""
     if not hermitian:
         return "pade"
-    if any(power == z for z in ZOLOTAREV_POWERS):
-        # on a CPU eigh is faster than Zolotarev's inverses (docs/performance.rst): it where it
-        # reaches tol, else the certified rational method
-        return "eigh" if rounding_floor(eps, cond, inverse, power) <= tol else "zolotarev"
-    limit = AUTO_PADE_MAX_ORDER["accelerator" if accelerator else "cpu"]
-    m = order_for("pade", tol, 1.0, cond, stieltjes_q(power, inverse))
-    pade_floor = _pade_floor(eps, cond, inverse, power)
-    eigh_floor = rounding_floor(eps, cond, inverse, power)
-    pade_ok = m <= limit and pade_floor <= tol
-    eigh_ok = eigh_floor <= tol
-    if accelerator and pade_ok:
-        return "pade"
-    if eigh_ok or (not pade_ok and not explicit):
-        return "eigh"
-    if pade_ok:
-        return "pade"
-    # neither is known to reach tol: the smaller rounding floor, and say so
-    best = "pade" if m <= MAX_ORDER["pade"] and pade_floor < eigh_floor else "eigh"
-    floor = pade_floor if best == "pade" else eigh_floor
-    warnings.warn(
-        f"method='auto' cannot reach tol={tol:g} for this input (estimated condition number "
-        f"{cond / COND_SAFETY:.3g}); using {best!r}, accurate to about {floor:.2g}",
-        AccuracyWarning,
-        stacklevel=6,
-    )
-    return best
+    return "eigh" if rounding_floor(eps, cond, inverse, power) <= tol else "zolotarev"
 
 
 def _spectrum_bounds(

@@ -114,6 +114,7 @@ def test_compile_fullgraph():
         pytest.param(lambda a: matsqrt.sqrtm(a, order=8), id="order-8"),
         pytest.param(lambda a: matsqrt.sqrtm(a, hermitian=False), id="general"),
         pytest.param(lambda a: matsqrt.powm(a, -0.25, tol=1e-8), id="powm-quarter-tol"),
+        pytest.param(lambda a: matsqrt.powm(a, 0.3, tol=1e-8), id="powm-any-tol"),
     ],
 )
 def test_compile_dynamic_fullgraph(call):

@@ -91,6 +91,11 @@ CASES = [
     (-0.5, 1e-8, 1e6),
     (0.25, 1e-8, 1e4),
     (-0.25, 1e-8, 1e6),
+    # other powers: square-root stages, then Padé on a root of condition number <= 4
+    (0.3, 1e-8, 1e4),
+    (-0.7, 1e-8, 1e6),
+    (0.75, 1e-10, 1e8),
+    (-0.1, 1e-8, 1e2),
 ]
 
 
@@ -234,7 +239,7 @@ def test_unreachable_tol_warns():
 # -- gradients ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("p", [0.5, -0.5, 0.25, -0.25])
+@pytest.mark.parametrize("p", [0.5, -0.5, 0.25, -0.25, 0.3, -0.7])
 def test_torch_gradient_is_daleckii_krein(p):
     torch = pytest.importorskip("torch")
     from matsqrt._core._derivatives import daleckii_krein
@@ -249,7 +254,7 @@ def test_torch_gradient_is_daleckii_krein(p):
     assert float((g - ref).abs().max() / ref.abs().max()) <= 1e-7
 
 
-@pytest.mark.parametrize("p", [0.5, -0.25])
+@pytest.mark.parametrize("p", [0.5, -0.25, 0.3])
 def test_torch_gradcheck_and_transforms(p):
     torch = pytest.importorskip("torch")
     A, _, _ = known_spd(2, 5, 10.0, seed=8)
@@ -283,6 +288,26 @@ def test_jax_jit_and_grad():
     assert bool(jnp.all(jnp.isfinite(g)))
     B = jnp.asarray(A[0, :6, :6]) + jnp.eye(6)
     check_grads(lambda X: matsqrt.powm((X + X.T) / 2, -0.25, method="zolotarev"), (B,), order=2)
+    # other powers under jit: the traced plan (stages to the dtype's floor, then Padé)
+    h = jax.jit(lambda X: matsqrt.powm(X, -0.3, tol=1e-10))
+    assert rel_err(h(jnp.asarray(A)), exact_power(A, -0.3)) <= 2e-10
+    check_grads(lambda X: matsqrt.powm((X + X.T) / 2, 0.3, method="zolotarev"), (B,), order=1)
+
+
+@pytest.mark.parametrize(
+    ("p", "bits", "has_remainder"),
+    [(0.5, (1,), False), (0.25, (0, 1), False), (0.75, (1, 1), False), (0.3, None, True), (0.9, None, True)],
+)
+def test_power_plan(p, bits, has_remainder):
+    """Dyadic powers: their exact stages; others: stages to condition number <= 4, then r > 0."""
+    for k2 in (1e-2, 1e-8, 1e-13):
+        got, r = _zolotarev.power_plan(p, k2)
+        if bits is not None:
+            assert got == bits
+        assert (r > 0) == has_remainder
+        J = len(got)
+        assert math.isclose(sum(b * 2.0**-j for j, b in enumerate(got, 1)) + r * 2.0**-J, p)
+        assert J == _zolotarev.MAX_STAGES or not has_remainder or k2 ** -(0.5**J) <= _zolotarev.REMAINDER_COND
 
 
 # -- options and the default's warning ---------------------------------------------------
@@ -292,8 +317,6 @@ def test_refusals():
     A, _, _ = known_spd(1, 4, 10.0)
     with pytest.raises(ValueError, match="Hermitian"):
         matsqrt.sqrtm(A, method="zolotarev", hermitian=False)
-    with pytest.raises(ValueError, match="1/4"):
-        matsqrt.powm(A, 0.3, method="zolotarev")
     with pytest.raises(ValueError, match="tol= instead of order="):
         matsqrt.sqrtm(A, method="zolotarev", order=3)
     with pytest.raises(ValueError, match="tol must be"):

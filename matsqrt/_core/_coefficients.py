@@ -291,10 +291,18 @@ def taylor_coefficients(degree: int, power: float) -> tuple[float, ...]:
     return tuple(coeffs)
 
 
+@cache
+def pade_order(tol: float, cond: float, q: float) -> int:
+    """:func:`pade_order_for` (at least 1), for the traced calls that reach it through
+    :meth:`matsqrt._core.Ops.coefficients` (Zolotarev's remainder for other powers)."""
+    return max(pade_order_for(tol, cond, q=q), 1)
+
+
 #: what :meth:`matsqrt._core.Ops.coefficients` serves, by name
 COEFFICIENTS = {
     "fractions": pade_partial_fractions,
     "product": product_coefficients,
     "zolotarev": zolotarev,
     "zolotarev_plan": zolotarev_plan,
+    "pade_order": pade_order,
 }

@@ -77,7 +77,7 @@ def _derivative(T: Array, A: Array, out: Array, res: Any, opt: Options, ops: Ops
     if opt.hermitian:
         T = ops.hermitian_part(T)
     if opt.backward == "rational" and opt.method == "zolotarev":
-        return zolotarev_tangent(T, res, opt, ops)  # self-adjoint (Hermitian input)
+        return zolotarev_tangent(T, A, res, opt, ops)  # self-adjoint (Hermitian input)
     if opt.backward == "rational":
         return _rational(T, res, opt, ops, adjoint=adjoint)
     if opt.backward == "eigh":  # self-adjoint: the same map both ways
@@ -201,18 +201,19 @@ def daleckii_krein(
 
     Singular input (``p > 0``): the derivative is infinite on the null space
     (``w_i = w_j = 0``), and rounding cannot tell eigenvalues below ``n eps max(w)`` from 0.
-    Eigenvalues that are 0 (clipped rounding-level negative ones) are lifted to that level
-    (:func:`singular_floor`): a finite gradient, that of ``A^p`` with its null space lifted
-    to the rounding level, like the computed eigenvalues next to it.
+    Eigenvalues below that level (0 for clipped rounding-level negative ones, or tiny positive
+    ones, equally rounding) are lifted to it (:func:`singular_floor`): a finite gradient, that
+    of ``A^p`` with its null space lifted to the rounding level, at most about
+    ``1 / (2 sqrt(n eps max(w)))`` for the root.
     """
     xp = ops.xp
-    if p > 0:  # eigenvalues clipped to 0 (rounding-level negative ones) are lifted to the floor
+    if p > 0:  # eigenvalues at rounding level (clipped negative ones: 0) are lifted to the floor
         if roots is not None:
             # sqrt(n eps max w) = sqrt(n eps) max r, without squaring r
             floor = math.sqrt(roots.shape[-1] * float(xp.finfo(roots.dtype).eps))
-            roots = xp.where(roots > 0, roots, floor * xp.max(roots, axis=-1, keepdims=True))
+            roots = xp.maximum(roots, floor * xp.max(roots, axis=-1, keepdims=True))
         else:
-            w = xp.where(w > 0, w, singular_floor(w, xp))
+            w = xp.maximum(w, singular_floor(w, xp))
     if p == 0.5:
         r = xp.sqrt(w) if roots is None else roots
         D = 1 / (r[..., :, None] + r[..., None, :])

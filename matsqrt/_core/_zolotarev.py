@@ -44,7 +44,11 @@ A too-optimistic spectrum estimate thus costs a step, never accuracy. Traced arr
 (``jax.jit``, ``torch.compile``, vmap): a fixed plan from the dtype, for any spectrum
 in ``[eps, 1]`` after normalisation.
 
-Other powers: ``A^(+-1/4)`` by running the same iteration on ``Y = A_n^(1/2)``.
+Other powers (:func:`power_plan`): stage ``j`` runs the same iteration on the previous
+stage's root, ``Y_j ~ A_n^(2^-j)``; ``A_n^p`` is the product of the ``Y_j`` (``Z_j`` for
+``p < 0``) of ``p``'s binary digits, times a Padé approximant of the rest of the exponent on
+``Y_J``, whose condition number the stages have brought down to at most
+:data:`REMAINDER_COND`. The derivative is the product rule over these factors.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ from functools import lru_cache
 from typing import Any
 
 from ._ops import Ops, scalar_power
-from ._options import rounding_floor, warn_accuracy
+from ._options import rounding_floor, stieltjes_q, warn_accuracy
 from ._spectrum import estimate_spectrum, largest_eigenvalue, spectral_norm
 
 Array = Any
@@ -189,8 +193,56 @@ TRACED_MARGIN = 4.0
 NORM_SAFETY = 1.25
 
 
+#: other powers: square-root stages until the spectrum's condition number is at most this,
+#: but at most MAX_STAGES (the traced plan's float64 floor, 1e-13, needs 4); dyadic powers
+#: ``k / 2^j`` with ``j`` up to MAX_STAGES take exactly ``j`` stages and no remainder
+REMAINDER_COND = 4.0
+MAX_STAGES = 5
+#: the remainder's Padé order is chosen for this many times the condition number planned
+REMAINDER_MARGIN = 1.25
+
+
+def dyadic_stages(power: float) -> int:
+    """``j`` where ``power = k / 2^j`` (odd ``k``, ``j <= MAX_STAGES``): that many stages and no
+    remainder; else 0."""
+    return next((j for j in range(1, MAX_STAGES + 1) if (power * 2**j).is_integer()), 0)
+
+
+def power_plan(power: float, k2: float) -> tuple[tuple[int, ...], float]:
+    """``(bits, r)`` for ``A_n^power``, ``A_n`` with its spectrum in ``[k2, 1]``: ``J = len(bits)``
+    square-root stages give ``Y_j ~ A_n^(2^-j)``, and ``power = sum_j bits_j 2^-j + r 2^-J``
+    with ``0 <= r < 1``: ``A_n^power = prod_(bits_j = 1) Y_j * Y_J^r``. Dyadic powers take their
+    exact number of stages; others stages until ``Y_J``'s condition number ``k2^(-2^-J)`` is at
+    most :data:`REMAINDER_COND` (at most :data:`MAX_STAGES`), and then ``r > 0``."""
+    J = dyadic_stages(power)
+    if not J:
+        J = 1
+        while J < MAX_STAGES and (1 / k2) ** (0.5**J) > REMAINDER_COND:
+            J += 1
+    return power_bits(power, J)
+
+
+def power_bits(power: float, J: int) -> tuple[tuple[int, ...], float]:
+    """``(bits, r)`` with ``power = sum_j bits_j 2^-j + r 2^-J`` (see :func:`power_plan`)."""
+    scaled = power * 2**J
+    whole = math.floor(scaled)
+    return tuple((whole >> (J - j)) & 1 for j in range(1, J + 1)), scaled - whole
+
+
+def remainder_options(opt: Any, r: float, cond: float, tol: float, ops: Ops) -> Any:
+    """Padé in partial fractions for ``Y_J^(+-r)``, ``Y_J`` of condition number about ``cond``."""
+    from dataclasses import replace
+
+    # (the order is chosen as Padé's tol= does, for an error tol relative to A^r with |r| small;
+    # REMAINDER_MARGIN: the interval comes from an estimate, which the stages' certificates
+    # do not check)
+    q = stieltjes_q(r, opt.inverse)
+    m = ops.coefficients("pade_order", tol * min(1.0, 2 * r), REMAINDER_MARGIN * cond, q)
+    return replace(opt, method="pade", order=m, scaling="mean", pade_form="fractions", power=r, tol=None)
+
+
 def zolotarev_root(A: Array, opt: Any, ops: Ops, residuals: bool = True) -> tuple[Array, Any]:
-    """``A^p`` for ``p`` in ``{1/2, -1/2, 1/4, -1/4}`` by the certified Zolotarev iteration.
+    """``A^p`` (Hermitian ``A``, ``0 < |p| < 1``) by the certified Zolotarev iteration.
 
     Returns ``(out, res)`` with ``res = (s, *groups)`` for :func:`zolotarev_tangent`
     (``None`` with ``residuals=False``).
@@ -212,7 +264,8 @@ def zolotarev_root(A: Array, opt: Any, ops: Ops, residuals: bool = True) -> tupl
     X = A / s
     certify = ops.eager
     if ops.eager:
-        ratio = opt.spectrum / HI_MARGIN if lo is None else ops.read(xp.min(lo / s))
+        # (a matrix with NaN entries, check_finite=False: its l_max is NaN; it does not count)
+        ratio = opt.spectrum / HI_MARGIN if lo is None else _finite(ops, lo / s + 0 * hi, xp.min, 1.0)
         k2 = ratio / LO_SAFETY
         if not (k2 > floor):
             # numerically singular: the shifted inverses next to the null space are rounding,
@@ -221,17 +274,34 @@ def zolotarev_root(A: Array, opt: Any, ops: Ops, residuals: bool = True) -> tupl
         k2 = min(k2, 0.5)
     else:
         k2 = floor
+    bits, r = power_plan(opt.power, k2)
+    tol = tol / (len(bits) + (r > 0))
     groups: list[Array] = []
-    Y = Z = None
-    for stage in range(stages):
-        if stage:  # A^(+-1/4): the same iteration on Y = A_n^(1/2), spectrum in [sqrt(k2), 1)
+    factors: list[Array] = []
+    Y = None
+    for stage, bit in enumerate(bits):
+        if stage:  # stage j: the same iteration on Y_(j-1) = A_n^(2^(1-j)), spectrum in [k2^(2^(1-j)), 1]
             X = ops.hermitian_part(Y)
             k2 = math.sqrt(k2)
-        inverse_out = opt.inverse and stage == stages - 1  # the root this stage hands on
-        Y, Z, reached, converged = _coupled(X, k2, tol, ops, groups, certify, inverse_out)
+        use_inverse = opt.inverse and bool(bit)  # the root this stage hands on is certified
+        Y, Z, reached, converged = _coupled(X, k2, tol, ops, groups, certify, use_inverse)
         if ops.eager and not (certify and reached <= tol):  # not certified: judge, maybe warn
-            _warn_unreached(reached * stages, converged, opt, k2 if stage == 0 else k2 * k2, A.dtype, eps)
-    out = Z if opt.inverse else Y
+            _warn_unreached(reached * len(bits), converged, opt, k2 ** (2**stage), A.dtype, eps)
+        if bit:
+            factors.append(Z if opt.inverse else Y)
+    if r > 0:  # A_n^(2^-J r) = Y_J^r by Padé on Y_J, condition number about REMAINDER_COND or less
+        from ._forward import forward  # (that module imports this one)
+
+        sub = remainder_options(opt, r, 1 / math.sqrt(k2), tol, ops)
+        rem, (R, s_r) = forward(ops.hermitian_part(Y), sub, ops)
+        factors.append(rem)
+        c, shifts, weights = ops.coefficients("fractions", sub.order, sub.q)
+        a = ops.constants(weights, Y, Y.ndim)
+        ad = ops.constants(tuple(w * d for w, d in zip(weights, shifts, strict=True)), Y, Y.ndim)
+        groups += [rem, R, s_r, a, ad, ops.constants((c,), Y, Y.ndim)[0, ...]]
+    out = factors[0]
+    for F in factors[1:]:
+        out = out @ F
     out = ops.hermitian_part(out, _scale_power(s, opt, xp))
     return out, ((s, *groups) if residuals else None)
 
@@ -308,12 +378,12 @@ def _coupled(
             # ||(B - I) T||_F / (2 ||T||_F) (B - I = phi^2 - 1 weighted like T's own eigenvalues, so
             # the other root's rounding in directions that T barely has does not count)
             T = Z if inverse_out else Y
-            reached = ops.read(xp.max(ops.fro(D @ T) / ops.fro(T))) / 2
+            reached = _finite(ops, ops.fro(D @ T) / ops.fro(T), xp.max, 0.0) / 2
             if reached <= tol:
                 converged = True
                 break
             # ||B - I||_2 bounds the interval of the next step
-            e = NORM_SAFETY * ops.read(xp.max(spectral_norm(D, ops)))
+            e = NORM_SAFETY * _finite(ops, spectral_norm(D, ops), xp.max, 0.0)
             as_planned = e <= max(4 * (2 * delta + delta * delta), rounding)
             converged = as_planned and delta <= tol
             if converged or n_step == MAX_STEPS:
@@ -341,6 +411,16 @@ def _coupled(
     return Y, Z, reached, converged
 
 
+def _finite(ops: Ops, x: Array, reduce: Any, empty: float) -> float:
+    """``reduce`` (min or max) over the batch's finite values, read to the host; ``empty`` where
+    none is finite. A NaN matrix (``check_finite=False``) gives NaN itself and does not steer
+    its batch-mates' steps."""
+    xp = ops.xp
+    fill = math.inf if reduce is xp.min else -math.inf
+    r = ops.read(reduce(xp.where(xp.isfinite(x), x, xp.full_like(x, fill))))
+    return r if math.isfinite(r) else empty
+
+
 def _scale_power(s: Array, opt: Any, xp: Any) -> Array:
     """``s^p``: the root of ``A = s A_n`` is ``s^p`` times that of ``A_n``."""
     r = scalar_power(s, opt.power, xp)
@@ -351,11 +431,11 @@ def _fallback_k2(B: Array, ops: Ops, floor: float) -> float:
     """``k2`` for a ``B`` far from ``I`` (a spectrum estimate that was off): estimated afresh."""
     lo, hi = estimate_spectrum(B, ops)
     xp = ops.xp
-    k2 = ops.read(xp.min(lo / hi)) / LO_SAFETY
+    k2 = _finite(ops, lo / hi, xp.min, 1.0) / LO_SAFETY
     return min(max(k2, floor), 0.5)
 
 
-def zolotarev_tangent(T: Array, res: Any, opt: Any, ops: Ops) -> Array:
+def zolotarev_tangent(T: Array, A: Array, res: Any, opt: Any, ops: Ops) -> Array:
     """The derivative of the computed composition along ``T`` (self-adjoint: JVP and VJP alike)."""
     xp = ops.xp
     if len(res) == 2 and res[0].ndim == T.ndim - 1:  # the eigh root of singular input: (w, V)
@@ -364,23 +444,53 @@ def zolotarev_tangent(T: Array, res: Any, opt: Any, ops: Ops) -> Array:
         return daleckii_krein(T, res[0], res[1], opt.exponent, ops)
     s, *flat = res
     nd = T.ndim
-    E = T / s
-    dY = dZ = None
-    i = 0
+    rem = None
+    if not dyadic_stages(opt.power):  # the Padé remainder's residuals close the list
+        flat, rem = flat[:-6], flat[-6:]
+    starts, i = [], 0  # groups: a stage's first step (R, wz, wy, M), a later step (Y, Z, W, R, b)
     while i < len(flat):
-        if flat[i].ndim == nd + 1:  # a first step: R, wz, wy, M
+        starts.append(i)
+        i += 4 if flat[i].ndim == nd + 1 else 5
+    bits, r = power_bits(opt.power, sum(flat[i].ndim == nd + 1 for i in starts))
+    # the values of the stages' roots count only for a product of two or more factors
+    values = sum(bits) + (rem is not None) >= 2
+    E = T / s
+    X = A / s
+    stages: list[list[Array | None]] = []  # [Y_j, Z_j, dY_j, dZ_j]
+    for i in starts:
+        if flat[i].ndim == nd + 1:  # a stage's first step
             R, wz, wy, M = flat[i : i + 4]
-            i += 4
-            if dY is not None:  # the second stage (A^(+-1/4)) runs on Y
-                E = ops.hermitian_part(dY)
+            if stages:  # stage j runs on Y_(j-1)
+                X, E = stages[-1][0], ops.hermitian_part(stages[-1][2])
+                X = None if X is None else ops.hermitian_part(X)
             RER = R @ E[None, ...] @ R
-            dZ = -xp.sum(wz * RER, axis=0)
-            dY = M * E + xp.sum(wy * RER, axis=0)
-        else:  # a later step: Y, Z, W, R, b
+            Y = Z = None
+            if values:
+                eye = ops.eye_like(E)
+                Z = M * eye + xp.sum(wz * R, axis=0)
+                Y = M * X + xp.sum(wz, axis=0) * eye - xp.sum(wy * R, axis=0)
+            stages.append([Y, Z, M * E + xp.sum(wy * RER, axis=0), -xp.sum(wz * RER, axis=0)])
+        else:  # a later step
             Y, Z, W, R, b = flat[i : i + 5]
-            i += 5
+            _, _, dY, dZ = stages[-1]
             dB = ops.hermitian_part(dY @ Z + Y @ dZ)
             dW = -xp.sum(b * (R @ dB[None, ...] @ R), axis=0)
-            dY, dZ = dY @ W + Y @ dW, dW @ Z + W @ dZ
-    d = dZ if opt.inverse else dY
-    return ops.hermitian_part(d, _scale_power(s, opt, xp))
+            Yn, Zn = (Y @ W, W @ Z) if values else (None, None)
+            stages[-1] = [Yn, Zn, dY @ W + Y @ dW, dW @ Z + W @ dZ]
+    pairs = [
+        (Z, dZ) if opt.inverse else (Y, dY) for (Y, Z, dY, dZ), bit in zip(stages, bits, strict=True) if bit
+    ]
+    if rem is not None:  # Y_J^(+-r) = t^(+-r) r_m(Y_J / t) by partial fractions (see _forward._pade)
+        F, R, t, a, ad, c = rem
+        RER = R @ ops.hermitian_part(stages[-1][2])[None, ...] @ R
+        if opt.inverse:
+            dF = -xp.sum(a * RER, axis=0) / scalar_power(t, 1 + r, xp)
+        else:
+            dF = (c * ops.hermitian_part(stages[-1][2]) + xp.sum(ad * RER, axis=0)) / scalar_power(
+                t, 1 - r, xp
+            )
+        pairs.append((F, dF))
+    P, dP = pairs[0]
+    for F, dF in pairs[1:]:
+        P, dP = P @ F, dP @ F + P @ dF
+    return ops.hermitian_part(dP, _scale_power(s, opt, xp))
