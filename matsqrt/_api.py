@@ -273,8 +273,10 @@ def powm(
         matrix too). Matrices that share an exponent are computed together. The
         values must be readable (not traced); no gradient is computed for ``p``.
     method : {"pade", "zolotarev", "eigh", "auto"}, optional
-        ``"zolotarev"`` (``p = +-1/4``; and what ``tol`` uses there): the square
-        roots' certified rational method, applied twice.
+        ``"zolotarev"`` (what ``tol`` uses for Hermitian input): the square roots'
+        certified rational method, applied to ``A``, then to its root, and so on
+        (``A^(2^-j)``), with Padé for the rest of the exponent on a well-conditioned
+        root; ``p = +-1/4`` and ``+-3/4`` need two stages and no Padé.
         ``"pade"`` (default): the [m/m] Padé approximant (its partial fractions are
         the Gauss–Radau rule of the Stieltjes integral of ``x^(-q)``); for
         Hermitian input at orders <= 5 without ``tol`` as ``Q(X)^-1 P(X)`` with one
@@ -888,11 +890,13 @@ def _refuse_unstable(adapter: Any, M: Array, name: str) -> None:
     ops = adapter.ops
     xp = ops.xp
     M = adapter.inspectable(M)
-    w = ops.eigvals(M)
+    m = ops.max_abs(M)
+    unit = xp.where(m > 0, m, xp.ones_like(m))  # (JAX's CPU eigensolver fails beyond ~1e154)
+    w = ops.eigvals(M / unit[..., None, None])
     if w is None:
         return
     tau = rounding_tol(M.dtype, M.shape[-1], xp)
-    bad = xp.any(xp.real(w) <= tau * ops.max_abs(M)[..., None], axis=-1)
+    bad = xp.any(xp.real(w) <= tau * (m / unit)[..., None], axis=-1)
     if not bool(xp.any(bad)):
         return
     msg = (

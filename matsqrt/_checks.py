@@ -58,6 +58,7 @@ __all__ = [
     "ROUNDING",
     "asymmetry_tol",
     "bad_masks",
+    "far_off_limit",
     "guarded",
     "raise_if_bad",
     "residual_error",
@@ -152,9 +153,11 @@ def bad_masks(
                 fails = ops.cholesky_fails(shifted())
             masks["indefinite"] = fails
     elif ops.eager:
-        w = ops.eigvals(A0)
+        # on A / max|A|: JAX's CPU eigensolver loses the eigenvalues of matrices beyond ~1e154
+        unit = xp.where(amax > 0, amax, xp.ones_like(amax))
+        w = ops.eigvals(A0 / unit[..., None, None])
         if w is not None:
-            scale = tau * n * amax[..., None]
+            scale = tau * n * (amax / unit)[..., None]
             re, im = xp.real(w), xp.imag(w)
             on_axis = ((re < -scale) & (xp.abs(im) <= scale)) | (xp.abs(w) <= scale)
             masks["negative"] = xp.any(on_axis, axis=-1)
@@ -345,13 +348,27 @@ def warn_if_far_off(A: Array, Y: Array, exponent: float, ops: Ops, name: str) ->
     )
 
 
+def far_off_limit(tol: float | None) -> float:
+    """Where values cannot be inspected, results estimated further off than this become NaN:
+    :data:`FAR_OFF_NAN`, or with a ``tol`` asked for, :data:`FAR_OFF_WARN` (or ``100 tol``,
+    up to :data:`FAR_OFF_NAN`): a result 1e-2 off is no answer to ``tol=1e-10``."""
+    return FAR_OFF_NAN if tol is None else min(FAR_OFF_NAN, max(FAR_OFF_WARN, 100 * tol))
+
+
 def guarded(
-    A: Array, ops: Ops, run: Any, *, inverse: bool, hermitian: bool, exponent: float | None = None
+    A: Array,
+    ops: Ops,
+    run: Any,
+    *,
+    inverse: bool,
+    hermitian: bool,
+    exponent: float | None = None,
+    far_off: float = FAR_OFF_NAN,
 ) -> Array:
     """``run(A)`` with bad matrices replaced by the identity and their results by NaN.
 
     With ``exponent`` given (general input, or a ``tol=`` call): results estimated more than
-    :data:`FAR_OFF_NAN` off (:func:`residual_error`) become NaN too.
+    ``far_off`` (:func:`far_off_limit`) off (:func:`residual_error`) become NaN too.
     """
     xp = ops.xp
     if exponent is not None:
@@ -362,7 +379,7 @@ def guarded(
             err = residual_error(M, out, exponent, ops)
             if err is None:
                 return out
-            return xp.where(~(err <= FAR_OFF_NAN)[..., None, None], xp.full_like(out, math.nan), out)
+            return xp.where(~(err <= far_off)[..., None, None], xp.full_like(out, math.nan), out)
 
     masks = bad_masks(A, ops, inverse=inverse, hermitian=hermitian)
     if not masks:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._core import Ops
-from ._validation import as_array, as_array_like, check_matrix
+from ._validation import as_array, as_array_like, check_matrix, compute_dtype
 
 __all__ = ["residual"]
 
@@ -56,6 +56,8 @@ def residual(A: Any, Y: Any, /, *, inverse: bool = False) -> Any:
     Y = as_array_like(Y, xp, "Y")
     check_matrix(A, "A")
     check_matrix(Y, "Y")
+    # the roots' dtype rules: half precision in float32, a clear TypeError for complex32 / longdouble
+    A, Y = compute_dtype(A, xp, "A")[0], compute_dtype(Y, xp, "Y")[0]
     ops = Ops(xp)
     if inverse:
         E = Y @ Y @ A - ops.eye_like(A)

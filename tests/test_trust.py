@@ -574,3 +574,82 @@ def test_product_chain_asymmetry_is_rounding(xp):
         out = to_np(fn(to_xp(xp, A), method="eigh"))
         ref = _exact((A + A.T) / 2, fn is matsqrt.invsqrtm)
         assert rel_error(out, ref) <= 1e-10
+
+
+def test_traced_general_tol_outside_the_domain_is_nan(xp):
+    """hermitian=False with tol= where values cannot be inspected: a matrix with a negative real
+    eigenvalue (-0.68) came back finite and 7.5% off under jax.jit (the NaN limit was 1e-1 without
+    regard to tol), and torch.compile / torch.func raised for the whole batch (a singular inverse
+    inside the iteration). Now: NaN for that matrix, its batch-mates exact."""
+    callers = _traced_callers(xp)
+    if not callers:
+        pytest.skip("eager-only backend")
+    rng = np.random.default_rng(0)
+    outside = 3 * np.eye(16) + rng.standard_normal((16, 16))
+    assert np.min(np.abs(np.linalg.eigvals(outside) + 0.677)) < 1e-2  # a negative real eigenvalue
+    good = 3 * np.eye(16) + 0.5 * np.random.default_rng(1).standard_normal((16, 16))
+    A = np.stack([good, outside, -np.eye(16)])
+    ref = matsqrt.sqrtm(good, hermitian=False, tol=1e-12)
+    for how, wrap in callers.items():
+        out = to_np(wrap(lambda M: matsqrt.sqrtm(M, hermitian=False, tol=1e-10))(to_xp(xp, A)))
+        assert np.all(np.isnan(out[1:])), how
+        assert rel_error(out[0], ref) <= 1e-8, how
+
+
+def test_nan_matrix_does_not_steer_the_certified_iteration(xp):
+    """check_finite=False with tol=: one NaN matrix made torch raise ("cannot convert NaN to
+    integer ratio"), JAX return NaN for the whole batch and NumPy fall back to eigh with a warning:
+    its NaN certificate steered its batch-mates' steps. Now: NaN in it only, no warning."""
+    if _lazy(xp):
+        pytest.skip("lazy arrays: chunk by chunk (test_dask)")
+    B = random_spd((3, 5), 10.0, seed=1)
+    B[1, 0, 1] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", matsqrt.AccuracyWarning)
+        out = to_np(matsqrt.sqrtm(to_xp(xp, B), check_finite=False, tol=1e-10))
+    assert np.all(np.isnan(out[1]))
+    assert rel_error(out[[0, 2]], _exact(B[[0, 2]], False)) <= 2e-10
+
+
+def test_traced_solver_with_left_half_plane_coefficient_is_nan(xp):
+    """A = [[-0.1, -3], [3, -0.1]] (eigenvalues -0.1 +- 3i): the sign iteration gives -X, whose
+    backward error is only 4.6%; the NaN limit was 1e-1. Now 1e-6 (float64): NaN."""
+    callers = _traced_callers(xp)
+    if not callers:
+        pytest.skip("eager-only backend")
+    A = np.array([[-0.1, -3.0], [3.0, -0.1]])
+    for how, wrap in callers.items():
+        if how == "vmap":
+            continue
+        X = to_np(wrap(matsqrt.solve_lyapunov)(to_xp(xp, A), to_xp(xp, np.eye(2))))
+        assert np.all(np.isnan(X)), how
+    # a solvable equation keeps its solution
+    X = to_np(matsqrt.solve_lyapunov(to_xp(xp, -A), to_xp(xp, np.eye(2))))
+    np.testing.assert_allclose(-A @ X + X @ -A.T, np.eye(2), atol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e154, 1e200, 1e300])
+def test_general_check_at_large_scales(xp, scale):
+    """JAX's CPU eigvals loses the eigenvalues of s I for s beyond ~1e154 (1e300 I: 1.5e138): its
+    spectrum check refused these as "on the negative axis". The check now runs on A / max|A|."""
+    A = np.stack([scale * np.eye(3), np.diag([1.0, 2.0, 3.0]) * scale])
+    out = to_np(matsqrt.sqrtm(to_xp(xp, A), hermitian=False))
+    np.testing.assert_allclose(out[0], np.sqrt(scale) * np.eye(3), rtol=1e-12)
+    if _lazy(xp):  # (a chunk cannot raise: NaN)
+        assert np.all(np.isnan(to_np(matsqrt.sqrtm(to_xp(xp, -A), hermitian=False))))
+    else:
+        with pytest.raises(ValueError, match="negative real axis"):
+            matsqrt.sqrtm(to_xp(xp, -A), hermitian=False)
+
+
+def test_residual_follows_the_dtype_rules():
+    """residual on torch complex32 raised NotImplementedError from inside a product; it now gives the
+    roots' TypeError, and computes half precision in float32."""
+    torch = pytest.importorskip("torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch: "ComplexHalf support is experimental"
+        A = torch.eye(3).to(torch.complex32)
+    with pytest.raises(TypeError, match="complex64"):
+        matsqrt.residual(A, A)
+    H = torch.diag(torch.tensor([4.0, 9.0])).half()
+    assert float(matsqrt.residual(H, torch.diag(torch.tensor([2.0, 3.0])).half())) == 0.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._checks import guarded
+from .._checks import far_off_limit, guarded
 from .._compat import device, is_cupy_namespace, is_numpy_namespace
 from .._core import Ops, Options, forward
 from .._core._sign import newton_sylvester, unsolved_to_nan
@@ -52,7 +52,12 @@ class GenericAdapter:
         # accuracy was asked for (a traced plan does not cover a numerically singular matrix)
         residual = not opt.hermitian or opt.tol is not None
         return guarded(
-            A, self.ops, lambda M: self.root(M, opt), **checks, exponent=opt.exponent if residual else None
+            A,
+            self.ops,
+            lambda M: self.root(M, opt),
+            **checks,
+            exponent=opt.exponent if residual else None,
+            far_off=far_off_limit(opt.tol),
         )
 
     def sylvester(self, A: Array, B: Array | None, C: Array, iters: int | None, guard: bool = False) -> Array:

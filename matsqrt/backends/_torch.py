@@ -9,6 +9,7 @@ under ``torch.func.vmap``/``grad`` (``generate_vmap_rule``) and traces under
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -187,8 +188,19 @@ class TorchOps(Ops):
                 Q, R = torch.linalg.qr(a)
                 return torch.linalg.solve_triangular(R, Q.mH, upper=True)
             flat = a.reshape(-1, *a.shape[-2:])
-            return torch.stack([torch.linalg.inv(m) for m in flat.unbind(0)]).reshape(a.shape)
-        return torch.linalg.inv(a)
+            return torch.stack([self._inv_or_nan(m) for m in flat.unbind(0)]).reshape(a.shape)
+        return self._inv_or_nan(a)
+
+    def _inv_or_nan(self, a: torch.Tensor) -> torch.Tensor:
+        # NaN for the singular matrices, their batch-mates keep their inverses (torch.linalg.inv
+        # raises for the whole batch, also under torch.compile / torch.func, where a matrix the
+        # checks could not see, e.g. a general matrix with an eigenvalue on the negative axis,
+        # must come back as NaN); the flags are read where that is free (eager, CPU)
+        X, info = torch.linalg.inv_ex(a)
+        failed = info[..., None, None] > 0
+        if a.device.type != "cpu" or not self.eager or bool(failed.any()):
+            X = torch.where(failed, torch.full_like(X, math.nan), X)
+        return X
 
     def eigh(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.linalg.eigh(a)
