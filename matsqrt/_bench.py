@@ -1041,7 +1041,7 @@ def format_table(results: list[Result]) -> str:
         "(Padé [5/5] + 8 sign iterations) and\nto eigh-root, paired per round; err: relative Frobenius "
         "error vs float64 eigh (gradient of <G, Y>, Hermitian part).\n"
         f"pade+tol: tol={PADE_TOL['float32']:g} (float32), {PADE_TOL['float64']:g} (float64): Zolotarev's "
-        "certified method for these Hermitian matrices (p = +-1/2, +-1/4), Padé's order otherwise."
+        "certified method (these matrices are Hermitian; any power)."
     )
     if any(r.power != 0.5 for r in results):
         legend += (
