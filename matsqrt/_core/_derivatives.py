@@ -201,19 +201,18 @@ def daleckii_krein(
 
     Singular input (``p > 0``): the derivative is infinite on the null space
     (``w_i = w_j = 0``), and rounding cannot tell eigenvalues below ``n eps max(w)`` from 0.
-    Eigenvalues below that level (0 for clipped rounding-level negative ones, or tiny positive
-    ones, equally rounding) are lifted to it (:func:`singular_floor`): a finite gradient, that
-    of ``A^p`` with its null space lifted to the rounding level, at most about
-    ``1 / (2 sqrt(n eps max(w)))`` for the root.
+    Eigenvalues that are 0 (clipped rounding-level negative ones) are lifted to that level
+    (:func:`singular_floor`): a finite gradient, that of ``A^p`` with its null space lifted
+    to the rounding level, like the computed eigenvalues next to it.
     """
     xp = ops.xp
-    if p > 0:  # eigenvalues at rounding level (clipped negative ones: 0) are lifted to the floor
+    if p > 0:  # eigenvalues clipped to 0 (rounding-level negative ones) are lifted to the floor
         if roots is not None:
             # sqrt(n eps max w) = sqrt(n eps) max r, without squaring r
             floor = math.sqrt(roots.shape[-1] * float(xp.finfo(roots.dtype).eps))
-            roots = xp.maximum(roots, floor * xp.max(roots, axis=-1, keepdims=True))
+            roots = xp.where(roots > 0, roots, floor * xp.max(roots, axis=-1, keepdims=True))
         else:
-            w = xp.maximum(w, singular_floor(w, xp))
+            w = xp.where(w > 0, w, singular_floor(w, xp))
     if p == 0.5:
         r = xp.sqrt(w) if roots is None else roots
         D = 1 / (r[..., :, None] + r[..., None, :])

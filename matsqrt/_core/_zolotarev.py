@@ -253,8 +253,7 @@ def zolotarev_root(A: Array, opt: Any, ops: Ops, residuals: bool = True) -> tupl
     # rounding-level negative eigenvalues of a semidefinite matrix (about sqrt(n) eps), so that
     # every shifted matrix A_n + p I stays positive definite
     floor = FLOOR * A.shape[-1] * eps
-    stages = 2 if opt.power == 0.25 else 1
-    tol = (DEFAULT_TOL * eps if opt.tol is None else opt.tol) / stages
+    tol = DEFAULT_TOL * eps if opt.tol is None else opt.tol  # (shared among the factors below)
     if ops.eager and opt.spectrum is None:
         lo, hi = estimate_spectrum(A, ops)
     else:  # traced, or the inspection estimated l_min / l_max (the same l_max: deterministic)
