@@ -131,39 +131,31 @@ def _exponent(text: str) -> float:
 
 def _shapes(text: str) -> list[tuple[int, int]]:
     """An argparse type: comma-separated ``BATCHxN`` pairs."""
-    out = []
-    for item in filter(None, (v.strip() for v in text.split(","))):
-        batch, _, n = item.lower().partition("x")
-        if not (batch.isdigit() and n.isdigit() and int(batch) >= 1 and int(n) >= 1):
-            msg = f"expected comma-separated BATCHxN shapes such as 64x64, got {text!r}"
-            raise argparse.ArgumentTypeError(msg)
-        out.append((int(batch), int(n)))
-    if not out:
+    pairs = [item.lower().partition("x") for item in filter(None, (v.strip() for v in text.split(",")))]
+    if not pairs or not all(b.isdigit() and n.isdigit() and int(b) >= 1 and int(n) >= 1 for b, _, n in pairs):
         msg = f"expected comma-separated BATCHxN shapes such as 64x64, got {text!r}"
         raise argparse.ArgumentTypeError(msg)
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys((int(b), int(n)) for b, _, n in pairs))
 
 
-def _threads(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        v = -1
-    if v < 0:
-        msg = f"expected an integer >= 0 (0: the libraries' own settings), got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return v
+def _int_at_least(minimum: int, meaning: str = "") -> Callable[[str], int]:
+    """An argparse type: an integer >= ``minimum`` (``meaning`` explains a special value)."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            v = minimum - 1
+        if v < minimum:
+            msg = f"expected an integer >= {minimum}{meaning}, got {text!r}"
+            raise argparse.ArgumentTypeError(msg)
+        return v
+
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        v = 0
-    if v < 1:
-        msg = f"expected an integer >= 1, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return v
+_threads = _int_at_least(0, " (0: the libraries' own settings)")
+_positive_int = _int_at_least(1)
 
 
 def build_parser() -> argparse.ArgumentParser:
